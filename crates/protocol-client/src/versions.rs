@@ -1,0 +1,65 @@
+//! The Kafka APIs kaflow speaks, and how a request version is chosen.
+//!
+//! A request goes out at the highest version that both our codec (kafka-protocol) and the
+//! broker (its ApiVersions answer) support. Kafka 4.0 removed every version older than the
+//! Kafka 2.1 baseline (KIP-896), so a hard-coded old version would simply be refused.
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::VersionRange;
+
+/// The APIs the client is built to use, in the order `kaflow version` lists them.
+pub const CLIENT_APIS: &[ApiKey] = &[
+    ApiKey::ApiVersions,
+    ApiKey::Metadata,
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::InitProducerId,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::TxnOffsetCommit,
+    ApiKey::EndTxn,
+];
+
+/// Versions our codec can encode for `key`.
+pub fn codec_versions(key: ApiKey) -> VersionRange {
+    key.valid_versions()
+}
+
+/// The version to use given the broker's advertised `[min, max]` for the same API, or `None`
+/// when the ranges don't overlap (the broker is too old or too new for this client).
+pub fn negotiate(key: ApiKey, broker_min: i16, broker_max: i16) -> Option<i16> {
+    let ours = codec_versions(key);
+    let v = ours.max.min(broker_max);
+    (v >= ours.min.max(broker_min)).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiate_picks_highest_common_version() {
+        let ours = codec_versions(ApiKey::Produce);
+        assert_eq!(negotiate(ApiKey::Produce, 3, 1000), Some(ours.max));
+        assert_eq!(negotiate(ApiKey::Produce, 3, 9), Some(9.min(ours.max)));
+    }
+
+    #[test]
+    fn negotiate_refuses_disjoint_ranges() {
+        let ours = codec_versions(ApiKey::Fetch);
+        assert_eq!(negotiate(ApiKey::Fetch, ours.max + 1, ours.max + 5), None);
+        assert_eq!(negotiate(ApiKey::Fetch, -5, ours.min - 1), None);
+    }
+}

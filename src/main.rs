@@ -1,0 +1,89 @@
+//! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "kaflow", version, about = "Kafka Connect as one small native binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a standalone worker: `kaflow standalone worker.properties connector.properties...`
+    Standalone {
+        /// The worker properties file, then one file per connector (.properties or .json).
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Run a distributed worker: `kaflow distributed worker.properties`
+    Distributed {
+        /// The worker properties file.
+        worker: String,
+    },
+    /// Producer and consumer performance tools (kafka-producer-perf-test compatible).
+    Perf {
+        /// `produce` or `consume`, followed by the perf-test flags.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// List the built-in connector, transform and converter plugins.
+    Plugins,
+    /// Print kaflow's version and the Kafka protocol features it speaks.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Version => {
+            print!("{}", version_text());
+            ExitCode::SUCCESS
+        }
+        Cmd::Plugins => {
+            println!(
+                "built-in connectors: {}",
+                list_or_none(kaflow_connectors::BUILT_IN)
+            );
+            ExitCode::SUCCESS
+        }
+        Cmd::Standalone { .. } => not_yet("standalone", "the Connect runtime issue"),
+        Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
+        Cmd::Perf { .. } => not_yet("perf", "the throughput issue"),
+    }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "(none in this build yet)".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn not_yet(what: &str, issue: &str) -> ExitCode {
+    eprintln!("kaflow {what}: not implemented in this build yet (arrives with {issue})");
+    ExitCode::from(2)
+}
+
+fn version_text() -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "kaflow {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        s,
+        "Kafka Connect compatibility target: {}",
+        kaflow_runtime::CONNECT_COMPAT_VERSION
+    );
+    let _ = writeln!(
+        s,
+        "Kafka protocol: versions negotiated per connection with ApiVersions; codec ranges:"
+    );
+    for key in kaflow_client::versions::CLIENT_APIS {
+        let r = kaflow_client::versions::codec_versions(*key);
+        let _ = writeln!(s, "  {:<24} v{}..=v{}", format!("{key:?}"), r.min, r.max);
+    }
+    s
+}
