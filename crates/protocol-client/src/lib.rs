@@ -1,17 +1,30 @@
 //! kaflow-client: kaflow's async Kafka wire client.
 //!
 //! ```text
-//!  Producer / Consumer / Admin            (client API, Kafka's config key names)
+//!  Producer / Admin (/ Consumer)          client API, Kafka's config key names
 //!        │
-//!  metadata cache ─ broker handles        (leader lookup, one handle per broker)
+//!  Cluster: metadata cache + brokers      leader lookup, one handle per broker,
+//!        │                                separate connections per traffic class
+//!  net::Connection                        framing, correlation ids, pipelining, poison-on-death
 //!        │
-//!  net: one connection per traffic class  (framing, correlation ids, pipelining, poison-on-death)
-//!        │
-//!  kafka-protocol codecs                  (request/response messages; record batches are ours)
+//!  kafka-protocol codecs                  request/response messages; record batches are ours
 //! ```
 //!
-//! Layers are built issue by issue; [`versions`] lists the Kafka APIs the client is built to speak
-//! and the version ranges its codecs cover. Every request version is negotiated with the broker
-//! through ApiVersions: nothing hard-codes a version (Kafka 4 removed the old ones, KIP-896).
+//! Every request version is negotiated with the broker through ApiVersions ([`versions`]):
+//! nothing hard-codes a version (Kafka 4 removed the old ones, KIP-896).
 
+pub mod admin;
+pub mod broker;
+pub mod cluster;
+pub mod compression;
+pub mod config;
+pub mod error;
+pub mod metadata;
+pub mod net;
+pub mod producer;
+pub mod protocol;
+pub mod records;
 pub mod versions;
+
+pub use config::{ClientConfig, ConfigError, Properties};
+pub use error::{Error, Outcome, Result};

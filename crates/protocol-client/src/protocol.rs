@@ -1,0 +1,54 @@
+//! Which response type answers which request.
+//!
+//! kafka-protocol ties requests to responses only with its `broker` feature on; the product is
+//! built with `client` alone, so this small table does it for the APIs kaflow uses.
+
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message};
+
+/// A request kaflow sends, and the response that answers it.
+pub trait KafkaRequest: Encodable + HeaderVersion + Message + Send + 'static {
+    /// The API key.
+    const KEY: ApiKey;
+    /// The API name, for errors and logs.
+    const NAME: &'static str;
+    /// The response type.
+    type Response: Decodable + Message + Send + 'static;
+}
+
+macro_rules! requests {
+    ($($key:ident: $req:ident => $resp:ident),* $(,)?) => {
+        $(impl KafkaRequest for $req {
+            const KEY: ApiKey = ApiKey::$key;
+            const NAME: &'static str = stringify!($key);
+            type Response = $resp;
+        })*
+    };
+}
+
+requests! {
+    Produce: ProduceRequest => ProduceResponse,
+    Fetch: FetchRequest => FetchResponse,
+    ListOffsets: ListOffsetsRequest => ListOffsetsResponse,
+    Metadata: MetadataRequest => MetadataResponse,
+    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse,
+    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse,
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse,
+    JoinGroup: JoinGroupRequest => JoinGroupResponse,
+    Heartbeat: HeartbeatRequest => HeartbeatResponse,
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse,
+    SyncGroup: SyncGroupRequest => SyncGroupResponse,
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse,
+    CreateTopics: CreateTopicsRequest => CreateTopicsResponse,
+    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse,
+    InitProducerId: InitProducerIdRequest => InitProducerIdResponse,
+    AddPartitionsToTxn: AddPartitionsToTxnRequest => AddPartitionsToTxnResponse,
+    AddOffsetsToTxn: AddOffsetsToTxnRequest => AddOffsetsToTxnResponse,
+    EndTxn: EndTxnRequest => EndTxnResponse,
+    TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse,
+    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse,
+    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse,
+    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse,
+    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse,
+    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse,
+}
