@@ -540,3 +540,229 @@ async fn read_loop(read: OwnedReadHalf, inner: std::sync::Weak<Inner>) {
         inner.poison(&cause);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Connection behaviour against a scripted peer on loopback: a real socket, our own frames.
+    use super::*;
+    use kafka_protocol::messages::ApiVersionsRequest;
+    use tokio::net::TcpListener;
+
+    fn cfg(timeout_ms: u64) -> ClientConfig {
+        let mut c = ClientConfig::new("127.0.0.1:1").expect("config");
+        c.request_timeout = Duration::from_millis(timeout_ms);
+        c
+    }
+
+    /// A peer that accepts one connection; `script` drives it.
+    async fn peer<F, Fut>(script: F) -> (Connection, tokio::task::JoinHandle<()>)
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let task = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.expect("accept");
+            script(s).await;
+        });
+        let stream = TcpStream::connect(&addr).await.expect("connect");
+        (Connection::from_stream(stream, &addr, &cfg(2_000)), task)
+    }
+
+    /// Reads one request frame; returns its correlation id.
+    async fn read_request(s: &mut TcpStream) -> Option<i32> {
+        let len = s.read_i32().await.ok()?;
+        let mut buf = vec![0u8; len as usize];
+        s.read_exact(&mut buf).await.ok()?;
+        Some(i32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]))
+    }
+
+    /// An ApiVersions v0 answer: header (correlation id), error 0, one api key entry.
+    fn api_versions_v0(correlation: i32) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&correlation.to_be_bytes());
+        body.extend_from_slice(&0i16.to_be_bytes());
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&18i16.to_be_bytes());
+        body.extend_from_slice(&0i16.to_be_bytes());
+        body.extend_from_slice(&4i16.to_be_bytes());
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        frame
+    }
+
+    fn req() -> ApiVersionsRequest {
+        ApiVersionsRequest::default()
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_are_answered_in_order() {
+        let (conn, peer) = peer(|mut s| async move {
+            let mut ids = Vec::new();
+            for _ in 0..5 {
+                ids.push(read_request(&mut s).await.expect("request"));
+            }
+            // All five were written before any answer: they were pipelined.
+            for id in ids {
+                s.write_all(&api_versions_v0(id)).await.expect("write");
+            }
+        })
+        .await;
+        let sends = (0..5).map(|_| {
+            let c = conn.clone();
+            async move { c.send_at(&req(), 0).await }
+        });
+        for r in futures_join_all(sends).await {
+            assert_eq!(r.expect("answer").api_keys.len(), 1);
+        }
+        peer.await.expect("peer");
+    }
+
+    #[tokio::test]
+    async fn i10_dead_stream_fails_every_pending_request() {
+        let (conn, peer) = peer(|mut s| async move {
+            for _ in 0..3 {
+                read_request(&mut s).await.expect("request");
+            }
+            // Hang up with three requests pending.
+        })
+        .await;
+        let sends = (0..3).map(|_| {
+            let c = conn.clone();
+            async move { c.send_at(&req(), 0).await }
+        });
+        let results = futures_join_all(sends).await;
+        peer.await.expect("peer");
+        for r in &results {
+            assert!(matches!(r, Err(ConnectionError::Lost { .. })), "{r:?}");
+            assert_eq!(r.as_ref().unwrap_err().outcome(), Outcome::PossiblyPersisted);
+        }
+        assert!(conn.is_dead());
+        let later = conn.send_at(&req(), 0).await;
+        assert!(matches!(later, Err(ConnectionError::NotSent { .. })), "{later:?}");
+        assert_eq!(later.unwrap_err().outcome(), Outcome::Retriable);
+    }
+
+    #[tokio::test]
+    async fn i11_negative_frame_length_poisons_the_connection() {
+        let (conn, peer) = peer(|mut s| async move {
+            read_request(&mut s).await.expect("request");
+            s.write_all(&(-5i32).to_be_bytes()).await.expect("write");
+            // Keep the socket open: the poison must come from the bad length, not EOF.
+            let _ = read_request(&mut s).await;
+        })
+        .await;
+        let r = conn.send_at(&req(), 0).await;
+        match r {
+            Err(ConnectionError::Lost { cause, .. }) => assert!(cause.contains("frame length -5"), "{cause}"),
+            other => panic!("expected Lost, got {other:?}"),
+        }
+        assert!(conn.is_dead());
+        drop(conn);
+        peer.await.expect("peer");
+    }
+
+    #[tokio::test]
+    async fn i11_garbage_body_fails_only_its_own_request() {
+        let (conn, peer) = peer(|mut s| async move {
+            let first = read_request(&mut s).await.expect("request");
+            let second = read_request(&mut s).await.expect("request");
+            // First answer: right correlation id, body cut short (a lying array count).
+            let mut body = first.to_be_bytes().to_vec();
+            body.extend_from_slice(&0i16.to_be_bytes());
+            body.extend_from_slice(&1_000_000i32.to_be_bytes());
+            let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&body);
+            s.write_all(&frame).await.expect("write");
+            s.write_all(&api_versions_v0(second)).await.expect("write");
+            let _ = read_request(&mut s).await;
+        })
+        .await;
+        let c1 = conn.clone();
+        let c2 = conn.clone();
+        let first = tokio::spawn(async move { c1.send_at(&req(), 0).await });
+        // Make sure the first is written first.
+        tokio::task::yield_now().await;
+        let second = tokio::spawn(async move { c2.send_at(&req(), 0).await });
+        let (first, second) = (first.await.expect("join"), second.await.expect("join"));
+        let ok_count = [&first, &second].iter().filter(|r| r.is_ok()).count();
+        let decode_count = [&first, &second]
+            .iter()
+            .filter(|r| matches!(r, Err(ConnectionError::Decode { .. })))
+            .count();
+        assert_eq!((ok_count, decode_count), (1, 1), "{first:?} / {second:?}");
+        assert!(!conn.is_dead(), "a bad body must not poison the connection");
+        drop(conn);
+        peer.await.expect("peer");
+    }
+
+    #[tokio::test]
+    async fn unanswered_request_times_out_and_closes_the_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let peer = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            read_request(&mut s).await.expect("request");
+            // Silent; then observe the client closing the connection.
+            let mut byte = [0u8; 1];
+            s.read(&mut byte).await.map(|n| n == 0).unwrap_or(true)
+        });
+        let stream = TcpStream::connect(&addr).await.expect("connect");
+        let conn = Connection::from_stream(stream, &addr, &cfg(200));
+        let r = conn.send_at(&req(), 0).await;
+        assert!(matches!(r, Err(ConnectionError::Timeout { .. })), "{r:?}");
+        assert_eq!(r.unwrap_err().outcome(), Outcome::PossiblyPersisted);
+        assert!(conn.is_dead());
+        drop(conn);
+        assert!(
+            peer.await.expect("peer"),
+            "client did not close the connection after the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn unexpected_correlation_id_poisons() {
+        let (conn, peer) = peer(|mut s| async move {
+            let id = read_request(&mut s).await.expect("request");
+            s.write_all(&api_versions_v0(id + 100)).await.expect("write");
+            let _ = read_request(&mut s).await;
+        })
+        .await;
+        let r = conn.send_at(&req(), 0).await;
+        match r {
+            Err(ConnectionError::Lost { cause, .. }) => assert!(cause.contains("correlation"), "{cause}"),
+            other => panic!("expected Lost, got {other:?}"),
+        }
+        drop(conn);
+        peer.await.expect("peer");
+    }
+
+    /// Polls futures concurrently on this task, keeping their order (no extra dependency).
+    async fn futures_join_all<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+        let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
+        let mut out: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+        let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (i, h) in handles.iter_mut().enumerate() {
+                if let Some(f) = h {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            out[i] = Some(v);
+                            *h = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        out.into_iter().map(|o| o.expect("completed")).collect()
+    }
+}
