@@ -161,6 +161,8 @@ pub(crate) struct Shared {
     request_counts: Mutex<HashMap<i16, usize>>,
     pub(crate) accepted: AtomicUsize,
     pub(crate) closed_by_fault: AtomicUsize,
+    /// Connection tasks that panicked (a bug here, or a panicking control function).
+    pub(crate) panics: AtomicUsize,
     /// Woken after every append, for Fetch long polls.
     pub(crate) appended: Notify,
 }
@@ -212,6 +214,7 @@ impl Shared {
             request_counts: Mutex::new(HashMap::new()),
             accepted: AtomicUsize::new(0),
             closed_by_fault: AtomicUsize::new(0),
+            panics: AtomicUsize::new(0),
             appended: Notify::new(),
         });
         for (id, listener) in listeners {
@@ -392,7 +395,17 @@ async fn accept_loop(
                     shared.accepted.fetch_add(1, Ordering::SeqCst);
                     tracing::debug!(node, %peer, "fake broker: accepted connection");
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(crate::conn::serve(Arc::clone(&shared), node, stream, shutdown.clone()));
+                    let task = tokio::spawn(crate::conn::serve(Arc::clone(&shared), node, stream, shutdown.clone()));
+                    // tokio swallows a task's panic; count it so tests can assert there was none.
+                    let watcher = Arc::clone(&shared);
+                    tokio::spawn(async move {
+                        if let Err(e) = task.await {
+                            if e.is_panic() {
+                                watcher.panics.fetch_add(1, Ordering::SeqCst);
+                                tracing::error!(node, "fake broker: connection task panicked");
+                            }
+                        }
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(node, error = %e, "fake broker: accept failed");

@@ -267,6 +267,12 @@ impl FakeCluster {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Connection tasks that panicked: a bug in the fake broker, or a control function that
+    /// panicked (e.g. a failed assertion inside it). Tests can assert this is 0.
+    pub fn connection_panics(&self) -> usize {
+        self.shared.panics.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn node(&self, node: i32) -> &cluster::NodeInfo {
         self.shared.node(node).unwrap_or_else(|| panic!("no node {node}"))
     }

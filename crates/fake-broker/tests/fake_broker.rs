@@ -1023,3 +1023,99 @@ async fn fetch_long_polls_until_data_arrives() {
     assert!(!r.responses[0].partitions[0].records.as_ref().unwrap().is_empty());
     assert_eq!(producer.await.unwrap().error_code, 0);
 }
+
+/// Hostile client bytes: mutated copies of valid requests never panic the broker; each either
+/// gets an answer or closes its own connection, and the node keeps serving.
+#[tokio::test]
+async fn mutated_requests_never_panic() {
+    let c = FakeCluster::start(1).await;
+    c.create_topic("t", 1);
+    let mut valid = Vec::new();
+    for (key, version, body) in [
+        (0i16, 9i16, {
+            let mut b = BytesMut::new();
+            kafka_protocol::protocol::Encodable::encode(&produce("t", 0, batch(4, 0, 0, 3), -1), &mut b, 9)
+                .unwrap();
+            b
+        }),
+        (3, 12, {
+            let mut b = BytesMut::new();
+            kafka_protocol::protocol::Encodable::encode(&MetadataRequest::default(), &mut b, 12).unwrap();
+            b
+        }),
+        (1, 12, {
+            let mut b = BytesMut::new();
+            kafka_protocol::protocol::Encodable::encode(&fetch_req("t", 0, 0), &mut b, 12).unwrap();
+            b
+        }),
+    ] {
+        let mut f = BytesMut::new();
+        f.put_i16(key);
+        f.put_i16(version);
+        f.put_i32(1);
+        f.put_i16(-1);
+        f.put_u8(0);
+        f.extend_from_slice(&body);
+        valid.push(f.freeze());
+    }
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for i in 0..150 {
+        let base = &valid[i % valid.len()];
+        let mut m = base.to_vec();
+        for _ in 0..(1 + next() % 4) {
+            let pos = (next() as usize) % m.len();
+            m[pos] = next() as u8;
+        }
+        if next() % 5 == 0 {
+            m.truncate((next() as usize) % m.len());
+        }
+        let mut frame = BytesMut::new();
+        frame.put_i32(m.len() as i32);
+        frame.extend_from_slice(&m);
+        let mut conn = Conn::connect(&c.bootstrap()).await;
+        tokio::io::AsyncWriteExt::write_all(&mut conn.stream, &frame)
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::shutdown(&mut conn.stream)
+            .await
+            .unwrap();
+        // Answer or close, within the timeout; either is fine.
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::io::AsyncReadExt::read_to_end(&mut conn.stream, &mut sink),
+        )
+        .await;
+    }
+    assert_eq!(c.connection_panics(), 0);
+    let mut conn = Conn::connect(&c.bootstrap()).await;
+    assert_eq!(conn.call(0, &ApiVersionsRequest::default()).await.error_code, 0);
+}
+
+#[tokio::test]
+async fn a_panicking_control_is_counted_and_only_kills_its_connection() {
+    let c = FakeCluster::start(1).await;
+    let ctl = c.control(ApiKey::Metadata, |req| {
+        assert!(req.seq > 0, "deliberate test panic");
+        Action::Pass
+    });
+    let mut conn = Conn::connect(&c.bootstrap()).await;
+    conn.send(12, &MetadataRequest::default()).await;
+    assert!(conn.closed_within(Duration::from_secs(5)).await);
+    let mut conn = Conn::connect(&c.bootstrap()).await;
+    assert_eq!(metadata(&mut conn, 12, None).await.error_code, 0);
+    for _ in 0..100 {
+        if c.connection_panics() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(c.connection_panics(), 1);
+    assert_eq!(ctl.hits(), 0);
+}
