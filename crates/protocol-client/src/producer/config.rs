@@ -64,6 +64,11 @@ pub struct ProducerConfig {
     pub request_timeout: Duration,
     /// `partitioner.ignore.keys` (default false): sticky-partition keyed records too.
     pub ignore_keys: bool,
+    /// Test hook: the first sequence number of each partition under the first epoch (0).
+    /// Brokers accept any first sequence from a producer id they have no state for, which is
+    /// what lets the wraparound test start next to `i32::MAX`.
+    #[doc(hidden)]
+    pub initial_sequence: i32,
 }
 
 impl ProducerConfig {
@@ -147,6 +152,7 @@ impl ProducerConfig {
             delivery_timeout,
             request_timeout,
             ignore_keys: p.boolean("partitioner.ignore.keys", false)?,
+            initial_sequence: 0,
         })
     }
 

@@ -66,10 +66,10 @@ struct PartState {
 }
 
 impl PartState {
-    fn new(ids: ProducerIds) -> Self {
+    fn new(ids: ProducerIds, first_seq: i32) -> Self {
         Self {
             ids,
-            next_seq: 0,
+            next_seq: first_seq,
             last_acked_seq: -1,
             last_acked_offset: -1,
             in_flight: VecDeque::new(),
@@ -194,8 +194,15 @@ impl Sender {
             if !self.bump_for.is_empty() {
                 self.maybe_bump_epoch();
             }
+            // Drain until a pass sends nothing: one pass puts at most one batch per partition
+            // in a request, so pipelining (up to max.in.flight) takes several passes.
             let now = Instant::now();
-            let next = self.drain(now);
+            let next = loop {
+                let (next, sent) = self.drain(now);
+                if !sent {
+                    break next;
+                }
+            };
             if self.closing && self.acc.outstanding.load(Ordering::Acquire) == 0 {
                 return;
             }
@@ -268,9 +275,10 @@ impl Sender {
         batch.retry_at = Some(now + wait);
         tracing::debug!(topic = %tp.0, partition = tp.1, attempt = batch.attempts, error = %err, "retrying batch");
         let ids = self.ids;
+        let first_seq = self.cfg.initial_sequence;
         self.parts
             .entry(tp.clone())
-            .or_insert_with(|| PartState::new(ids))
+            .or_insert_with(|| PartState::new(ids, first_seq))
             .push_retry(batch);
     }
 
@@ -431,8 +439,12 @@ impl Sender {
             "bumped producer epoch (KIP-360)"
         );
         let ids = self.ids;
+        let first_seq = self.cfg.initial_sequence;
         for tp in std::mem::take(&mut self.bump_for) {
-            let ps = self.parts.entry(tp).or_insert_with(|| PartState::new(ids));
+            let ps = self
+                .parts
+                .entry(tp)
+                .or_insert_with(|| PartState::new(ids, first_seq));
             ps.ids = ids;
             ps.next_seq = 0;
             ps.last_acked_seq = -1;
@@ -467,9 +479,10 @@ impl Sender {
         })
     }
 
-    /// Expires, then moves ready batches into requests. Returns the next instant something
-    /// becomes ready (linger, backoff or expiry).
-    fn drain(&mut self, now: Instant) -> Option<Instant> {
+    /// Expires, then moves ready batches into requests (at most one per partition). Returns
+    /// the next instant something becomes ready (linger, backoff or expiry) and whether any
+    /// request was sent.
+    fn drain(&mut self, now: Instant) -> (Option<Instant>, bool) {
         let md = self.cluster.metadata();
         let topics: Vec<_> = self
             .acc
@@ -489,7 +502,9 @@ impl Sender {
             for (p, queue) in topic.partitions.iter().enumerate() {
                 let p = p as i32;
                 let tp: Tp = (Arc::clone(&topic.name), p);
-                self.expire(&tp, queue, now);
+                if let Some(at) = self.expire(&tp, queue, now) {
+                    wake_at(at);
+                }
                 let has_work = self.parts.get(&tp).is_some_and(|ps| !ps.retry.is_empty())
                     || !queue.lock().unwrap_or_else(|e| e.into_inner()).batches.is_empty();
                 if !has_work {
@@ -526,10 +541,11 @@ impl Sender {
                     continue;
                 }
                 let ids = self.ids;
+                let first_seq = self.cfg.initial_sequence;
                 let ps = self
                     .parts
                     .entry(tp.clone())
-                    .or_insert_with(|| PartState::new(ids));
+                    .or_insert_with(|| PartState::new(ids, first_seq));
                 if ps.in_flight_broker.is_some_and(|b| b != leader) {
                     // Answers from the old leader first, so the new one sees sequences in order.
                     continue;
@@ -615,6 +631,7 @@ impl Sender {
         if need_refresh {
             self.request_metadata_refresh();
         }
+        let sent = !requests.is_empty();
         for (broker, (parts, _)) in requests {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let sink = self.sink(broker);
@@ -623,7 +640,7 @@ impl Sender {
                 tracing::error!(broker, "broker sink stopped");
             }
         }
-        next
+        (next, sent)
     }
 
     /// Delivery timeout (`delivery.timeout.ms`): fails batches that waited too long in the
@@ -634,15 +651,17 @@ impl Sender {
         tp: &Tp,
         queue: &std::sync::Mutex<super::accumulator::PartitionQueue>,
         now: Instant,
-    ) {
+    ) -> Option<Instant> {
         let limit = self.cfg.delivery_timeout;
         let mut expired = Vec::new();
+        let mut next: Option<Instant> = None;
         if let Some(ps) = self.parts.get_mut(tp) {
             while ps.retry.front().is_some_and(|b| b.created + limit <= now) {
                 if let Some(b) = ps.retry.pop_front() {
                     expired.push(b);
                 }
             }
+            next = ps.retry.front().map(|b| b.created + limit);
         }
         {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -650,6 +669,10 @@ impl Sender {
                 if let Some(b) = q.batches.pop_front() {
                     expired.push(b);
                 }
+            }
+            if let Some(b) = q.batches.front() {
+                let at = b.created + limit;
+                next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
         for b in expired {
@@ -659,6 +682,7 @@ impl Sender {
             };
             self.fail(tp, b, e);
         }
+        next
     }
 }
 
