@@ -425,7 +425,7 @@ async fn i6_sequence_wraps_to_zero_after_i32_max() {
         assert_eq!(b.base_sequence, expect);
         expect = increment_sequence(expect, b.record_count);
     }
-    assert!(expect >= 0 && expect < 10, "sequence wrapped to {expect}");
+    assert!((0..10).contains(&expect), "sequence wrapped to {expect}");
     assert_eq!(log_values(&fake), expected_values(10));
     p.close().await;
 }

@@ -27,7 +27,7 @@ async fn produce_keyed_records_and_count_them() {
     let topic_arc: std::sync::Arc<str> = topic.as_str().into();
     let mut futures = Vec::with_capacity(n);
     for i in 0..n {
-        let rec = ProducerRecord::new(topic_arc.clone(), format!("value-{i}"))
+        let rec = ProducerRecord::new(std::sync::Arc::clone(&topic_arc), format!("value-{i}"))
             .key(format!("key-{}", i % 100))
             .header("h", Some(format!("{i}")));
         futures.push(producer.send(rec).await.expect("queued"));
