@@ -429,3 +429,61 @@ async fn i6_sequence_wraps_to_zero_after_i32_max() {
     assert_eq!(log_values(&fake), expected_values(10));
     p.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn i8_buffer_memory_bounds_queued_bytes_and_send_waits_then_fails() {
+    let fake = FakeCluster::start(1).await;
+    fake.create_topic(TOPIC, 1);
+    let silence = fake.control(ApiKey::Produce, |_req: &ControlRequest| Action::Silence);
+    let p = producer(
+        &fake,
+        &[
+            ("buffer.memory", "4096"),
+            ("max.block.ms", "300"),
+            ("request.timeout.ms", "1000"),
+            ("delivery.timeout.ms", "20000"),
+        ],
+    )
+    .await;
+    let value = "x".repeat(100);
+    let mut accepted = Vec::new();
+    let refused = loop {
+        let started = std::time::Instant::now();
+        match p
+            .send(ProducerRecord::new(TOPIC, value.clone()).partition(0))
+            .await
+        {
+            Ok(f) => accepted.push(f),
+            Err(e) => break (e, started.elapsed()),
+        }
+        assert!(accepted.len() < 1000, "buffer.memory never pushed back");
+    };
+    let (err, waited) = refused;
+    assert!(
+        !err.possibly_persisted(),
+        "a refused send is not persisted: {err}"
+    );
+    assert!(err.to_string().contains("buffer.memory"), "{err}");
+    assert!(
+        waited >= Duration::from_millis(290),
+        "send gave up after {waited:?}, before max.block.ms"
+    );
+    // Each accepted 100-byte record holds at least 100 bytes of the 4096.
+    assert!(
+        accepted.len() * 100 <= 4096,
+        "{} records queued in 4096 bytes",
+        accepted.len()
+    );
+    assert!(silence.hits() >= 1, "the broker held the first request");
+    drop(silence);
+    // Once the broker answers again, the queued records are delivered and memory comes back.
+    for f in accepted {
+        f.wait().await.expect("delivered after the broker recovered");
+    }
+    let f = p
+        .send(ProducerRecord::new(TOPIC, value.clone()).partition(0))
+        .await
+        .expect("memory was released");
+    f.wait().await.expect("delivered");
+    p.close().await;
+}
