@@ -487,3 +487,32 @@ async fn i8_buffer_memory_bounds_queued_bytes_and_send_waits_then_fails() {
     f.wait().await.expect("delivered");
     p.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn i11_garbage_produce_answers_are_errors_and_the_record_still_lands_once() {
+    let fake = FakeCluster::start(1).await;
+    fake.create_topic(TOPIC, 1);
+    // First answer: a well-framed response whose body is noise (wrong correlation id);
+    // second: a negative frame length.
+    let fault = fake.control(ApiKey::Produce, |req: &ControlRequest| match req.seq {
+        0 => Action::Garbage(Bytes::from_static(&[
+            0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4,
+        ])),
+        1 => Action::Garbage(Bytes::from_static(&[0xff, 0xff, 0xff, 0xf0])),
+        _ => Action::Pass,
+    });
+    let p = producer(&fake, &[("request.timeout.ms", "2000")]).await;
+    let futs = futures(&p, 3).await;
+    for (i, f) in futs.into_iter().enumerate() {
+        assert_eq!(f.wait().await.expect("delivered").offset, i as i64);
+    }
+    assert_eq!(fault.hits(), 2, "both hostile answers were sent");
+    assert_eq!(fake.connection_panics(), 0);
+    assert_eq!(
+        log_values(&fake),
+        expected_values(3),
+        "no duplicate from the retries"
+    );
+    assert!(p.stats().retries.load(Ordering::Relaxed) >= 2);
+    p.close().await;
+}
