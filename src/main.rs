@@ -1,5 +1,7 @@
 //! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
 
+mod perf;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -23,7 +25,9 @@ enum Cmd {
         /// The worker properties file.
         worker: String,
     },
-    /// Producer and consumer performance tools (kafka-producer-perf-test compatible).
+    /// Producer and consumer performance tools: `kaflow perf produce ...` takes the flags of
+    /// Kafka's kafka-producer-perf-test and prints the same lines.
+    #[command(disable_help_flag = true)]
     Perf {
         /// `produce` or `consume`, followed by the perf-test flags.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -51,7 +55,7 @@ fn main() -> ExitCode {
         }
         Cmd::Standalone { .. } => not_yet("standalone", "the Connect runtime issue"),
         Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
-        Cmd::Perf { .. } => not_yet("perf", "the throughput issue"),
+        Cmd::Perf { args } => perf::run(args),
     }
 }
 
@@ -79,11 +83,21 @@ fn version_text() -> String {
     );
     let _ = writeln!(
         s,
-        "Kafka protocol: versions negotiated per connection with ApiVersions; codec ranges:"
+        "Kafka protocol: each request at the highest version both sides support (ApiVersions)."
     );
+    let _ = writeln!(s, "APIs spoken (our codec's range):");
     for key in kaflow_client::versions::CLIENT_APIS {
         let r = kaflow_client::versions::codec_versions(*key);
         let _ = writeln!(s, "  {:<24} v{}..=v{}", format!("{key:?}"), r.min, r.max);
     }
+    let planned: Vec<String> = kaflow_client::versions::PLANNED_APIS
+        .iter()
+        .map(|k| format!("{k:?}"))
+        .collect();
+    let _ = writeln!(s, "Not yet: {}", planned.join(", "));
+    let _ = writeln!(
+        s,
+        "Producer: idempotent (KIP-98, KIP-360 epoch bumps), acks 0/1/all, compression none/gzip/snappy/lz4/zstd"
+    );
     s
 }
