@@ -83,11 +83,21 @@ fn version_text() -> String {
     );
     let _ = writeln!(
         s,
-        "Kafka protocol: versions negotiated per connection with ApiVersions; codec ranges:"
+        "Kafka protocol: each request at the highest version both sides support (ApiVersions)."
     );
+    let _ = writeln!(s, "APIs spoken (our codec's range):");
     for key in kaflow_client::versions::CLIENT_APIS {
         let r = kaflow_client::versions::codec_versions(*key);
         let _ = writeln!(s, "  {:<24} v{}..=v{}", format!("{key:?}"), r.min, r.max);
     }
+    let planned: Vec<String> = kaflow_client::versions::PLANNED_APIS
+        .iter()
+        .map(|k| format!("{k:?}"))
+        .collect();
+    let _ = writeln!(s, "Not yet: {}", planned.join(", "));
+    let _ = writeln!(
+        s,
+        "Producer: idempotent (KIP-98, KIP-360 epoch bumps), acks 0/1/all, compression none/gzip/snappy/lz4/zstd"
+    );
     s
 }
