@@ -9,7 +9,9 @@ use kaflow_client::records::{read_batches, ReadLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let limits = ReadLimits::default()
         .check_crcs(mode & 1 == 0)
         .max_decompressed_batch_bytes(1 << 20);
@@ -17,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
     for batch in iter.by_ref() {
         let Ok(batch) = batch else { break };
         // Header accessors must not panic either.
-        let _ = (batch.last_offset(), batch.next_offset(), batch.last_sequence(), batch.producer_state());
+        let _ = (
+            batch.last_offset(),
+            batch.next_offset(),
+            batch.last_sequence(),
+            batch.producer_state(),
+        );
         for record in batch.records() {
             match record {
                 Ok(r) => {
