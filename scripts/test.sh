@@ -27,7 +27,10 @@ apt_install() {
 phase "checking tools"
 missing=()
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
-if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then missing+=(openjdk-17-jre-headless); fi
+# A JDK, not just a JRE: interop tests compile small Java checkers against Kafka's jars.
+if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] || ! command -v javac >/dev/null 2>&1; then
+  missing+=(openjdk-17-jdk-headless)
+fi
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 apt_install "${missing[@]}"
@@ -65,9 +68,28 @@ cargo test --workspace --locked 2>&1 | tee "$ROOT/target/test-output.log"
 status=${PIPESTATUS[0]}
 set -e
 
+phase "fuzz: a short run of each target (longer by hand: see fuzz/Cargo.toml)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+fuzz_status=0
+if cargo +nightly --version >/dev/null 2>&1; then
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  for target in record_batch_reader decompress; do
+    if ! (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" >"$ROOT/target/fuzz-$target.log" 2>&1); then
+      echo "fuzz target $target FAILED (log: target/fuzz-$target.log):"
+      tail -n 40 "$ROOT/target/fuzz-$target.log"
+      fuzz_status=1
+    else
+      grep -E '^Done [0-9]+ runs' "$ROOT/target/fuzz-$target.log" | sed "s/^/$target: /" || true
+    fi
+  done
+else
+  echo "WARNING: no nightly toolchain: the fuzz run is skipped (cargo-fuzz needs nightly)"
+fi
+
 phase "summary"
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$ROOT/target/test-output.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$ROOT/target/test-output.log" | awk '{s+=$1} END {print s+0}')
 echo "wall time: $((SECONDS - T0))s"
 echo "$passed passed, $failed failed"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+exit "$fuzz_status"
