@@ -59,6 +59,9 @@ struct PartState {
     ids: ProducerIds,
     next_seq: i32,
     last_acked_seq: i32,
+    /// A batch of the current (id, epoch) was acknowledged: the broker holds our sequence
+    /// state for this partition, so pipelining is safe (see `drain`).
+    acked_in_epoch: bool,
     last_acked_offset: i64,
     in_flight: VecDeque<ProducerBatch>,
     retry: VecDeque<ProducerBatch>,
@@ -71,6 +74,7 @@ impl PartState {
             ids,
             next_seq: first_seq,
             last_acked_seq: -1,
+            acked_in_epoch: false,
             last_acked_offset: -1,
             in_flight: VecDeque::new(),
             retry: VecDeque::new(),
@@ -349,15 +353,38 @@ impl Sender {
     }
 
     fn succeed(&mut self, tp: &Tp, batch: ProducerBatch, base_offset: i64, log_append_time: i64) {
+        let mut diverged = false;
         if let (Some(ps), Some(f)) = (self.parts.get_mut(tp), batch.frozen.as_ref()) {
             if f.producer_state().producer_epoch == ps.ids.epoch
                 && f.producer_state().producer_id == ps.ids.id
             {
                 ps.last_acked_seq = f.last_sequence();
+                ps.acked_in_epoch = true;
+                // The broker took this batch while an earlier one of ours waits for a retry:
+                // it had no sequence state for us (new leader without it, or state lost) and
+                // accepted a gap. The earlier batch can never be accepted under this epoch, so
+                // restart it under a new one (it lands after this batch: order for it is lost,
+                // and we log that loudly).
+                diverged = self.cfg.idempotence
+                    && ps.retry.iter().any(|b| {
+                        b.drain_order < batch.drain_order
+                            && b.frozen
+                                .as_ref()
+                                .is_some_and(|r| r.producer_state().producer_epoch == ps.ids.epoch)
+                    });
             }
             if base_offset >= 0 {
                 ps.last_acked_offset = base_offset + i64::from(batch.record_count) - 1;
             }
+        }
+        if diverged {
+            tracing::warn!(
+                topic = %tp.0,
+                partition = tp.1,
+                "broker accepted a batch past a gap in our sequences; bumping the epoch to resend \
+                 the earlier batch (it will land after this one)"
+            );
+            self.bump_for.insert(tp.clone());
         }
         batch.completion.complete(Ok(BatchAck {
             base_offset,
@@ -448,6 +475,7 @@ impl Sender {
             ps.ids = ids;
             ps.next_seq = 0;
             ps.last_acked_seq = -1;
+            ps.acked_in_epoch = false;
             let mut seq = 0;
             for b in ps.retry.iter_mut() {
                 b.restamp(ProducerState {
@@ -560,7 +588,9 @@ impl Sender {
                     } else {
                         ps.retry.pop_front()
                     }
-                } else if ps.in_flight.len() < max_in_flight {
+                } else if ps.in_flight.len()
+                    < pipeline_limit(self.cfg.idempotence, ps.acked_in_epoch, max_in_flight)
+                {
                     if self.cfg.idempotence && ps.ids != self.ids {
                         // This partition still runs on an older epoch; move it to the current one
                         // once nothing of it is in flight (sequences restart at 0).
@@ -568,6 +598,7 @@ impl Sender {
                             ps.ids = self.ids;
                             ps.next_seq = 0;
                             ps.last_acked_seq = -1;
+                            ps.acked_in_epoch = false;
                         }
                     }
                     if ps.ids != self.ids && self.cfg.idempotence {
@@ -683,6 +714,18 @@ impl Sender {
             self.fail(tp, b, e);
         }
         next
+    }
+}
+
+/// How many batches of one partition may be in flight. With idempotence, only one until the
+/// broker has acknowledged a batch of the current epoch: a broker with no sequence state for
+/// our producer id accepts *any* first sequence, so a pipelined second batch could be taken
+/// while the first one fails and must be retried, and the first could then never follow it.
+fn pipeline_limit(idempotence: bool, acked_in_epoch: bool, max_in_flight: usize) -> usize {
+    if idempotence && !acked_in_epoch {
+        1
+    } else {
+        max_in_flight
     }
 }
 
