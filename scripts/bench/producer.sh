@@ -69,10 +69,8 @@ run() {
   tfile="$DIR/$topic.time"
   "$ROOT/scripts/kafka.sh" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOT" --create \
       --topic "$topic" --partitions 6 --replication-factor 1 >/dev/null 2>&1 || die "cannot create topic $topic"
-  # CreateTopics answers before the broker has created every partition's log; a producer that
-  # starts at once sees NOT_LEADER / UNKNOWN_TOPIC_OR_PARTITION on some partitions (kaflow's
-  # client then stalls for delivery.timeout.ms: see BENCHMARKS.md). Let the partitions settle.
-  sleep 2
+  # Producers start at once on the new topic, as users' do: CreateTopics answers before every
+  # partition's log exists, so both peers may see a retriable error on their first batches.
   local props=(--command-property bootstrap.servers="$BOOT" "${COMMON[@]}" batch.size="$batch")
   local args=(--topic "$topic" --num-records "$N" --record-size 100 --throughput -1)
   load=$(cut -d' ' -f1 /proc/loadavg)
