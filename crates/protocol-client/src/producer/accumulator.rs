@@ -79,6 +79,15 @@ impl Accumulator {
         }
     }
 
+    /// The queues of `topic` if it has any.
+    pub fn existing_topic(&self, topic: &str) -> Option<Arc<TopicQueues>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(topic)
+            .cloned()
+    }
+
     /// The queues of `topic`, created with `partitions` partitions on first use.
     pub fn topic(&self, topic: &str, partitions: i32) -> Arc<TopicQueues> {
         if let Some(t) = self.topics.read().unwrap_or_else(|e| e.into_inner()).get(topic) {

@@ -187,21 +187,27 @@ impl Producer {
             return Err(Error::Closed);
         }
         let cfg = &acc.cfg;
-        let count = match self.inner.cluster.metadata().partition_count(&record.topic) {
-            Some(n) if n > 0 => n,
-            _ => {
-                let md = self
-                    .inner
-                    .cluster
-                    .await_topic(&record.topic, cfg.max_block)
-                    .await?;
-                md.partition_count(&record.topic).unwrap_or(0)
+        // Hot path: a topic already queued needs no metadata lookup.
+        let topic = match acc.existing_topic(&record.topic) {
+            Some(t) => t,
+            None => {
+                let count = match self.inner.cluster.metadata().partition_count(&record.topic) {
+                    Some(n) if n > 0 => n,
+                    _ => {
+                        let md = self
+                            .inner
+                            .cluster
+                            .await_topic(&record.topic, cfg.max_block)
+                            .await?;
+                        md.partition_count(&record.topic).unwrap_or(0)
+                    }
+                };
+                if count <= 0 {
+                    return Err(Error::UnknownTopicOrPartition(record.topic.to_string()));
+                }
+                acc.topic(&record.topic, count)
             }
         };
-        if count <= 0 {
-            return Err(Error::UnknownTopicOrPartition(record.topic.to_string()));
-        }
-        let topic = acc.topic(&record.topic, count);
         let count = topic.partitions.len() as i32;
         let key = record.key.as_deref();
         let value = record.value.as_deref();
