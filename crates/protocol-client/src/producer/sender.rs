@@ -556,16 +556,10 @@ impl Sender {
                     .sinks
                     .get(&leader)
                     .is_some_and(|s| s.in_flight >= max_in_flight);
-                let (req_bytes, already) = requests
-                    .get(&leader)
-                    .map(|(parts, bytes)| {
-                        (
-                            *bytes,
-                            parts.iter().any(|sp| sp.topic == tp.0 && sp.partition == p),
-                        )
-                    })
-                    .unwrap_or((0, false));
-                if broker_busy || already || req_bytes >= self.cfg.max_request_size {
+                // Each partition is visited once per pass, so it is in at most one request: one
+                // batch per partition per request (invariant I5).
+                let req_bytes = requests.get(&leader).map(|(_, bytes)| *bytes).unwrap_or(0);
+                if broker_busy || req_bytes >= self.cfg.max_request_size {
                     continue;
                 }
                 let ids = self.ids;
