@@ -460,6 +460,60 @@ impl Connection {
     }
 }
 
+/// Decodes a raw response frame body (header + message, the bytes after the size) as the
+/// answer to API `key` at `version`, as a connection would. For fuzzing and tests: whatever the
+/// bytes, the result is a value or an error, never a panic.
+pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<(), ConnectionError> {
+    macro_rules! by_key {
+        ($($api:ident => $req:ty),* $(,)?) => {
+            match key {
+                $(ApiKey::$api => decode_frame::<$req>(frame, version).map(drop),)*
+                _ => Err(ConnectionError::Decode {
+                    addr: String::new(),
+                    api: "unknown",
+                    version,
+                    detail: format!("{key:?} is not an API kaflow speaks"),
+                }),
+            }
+        };
+    }
+    use kafka_protocol::messages::*;
+    by_key! {
+        ApiVersions => ApiVersionsRequest,
+        Metadata => MetadataRequest,
+        Produce => ProduceRequest,
+        InitProducerId => InitProducerIdRequest,
+        ListOffsets => ListOffsetsRequest,
+        CreateTopics => CreateTopicsRequest,
+        DeleteTopics => DeleteTopicsRequest,
+        DescribeConfigs => DescribeConfigsRequest,
+        IncrementalAlterConfigs => IncrementalAlterConfigsRequest,
+        Fetch => FetchRequest,
+    }
+}
+
+fn decode_frame<R: KafkaRequest>(mut raw: Bytes, version: i16) -> Result<R::Response, ConnectionError> {
+    let dec = |detail: String| ConnectionError::Decode {
+        addr: String::new(),
+        api: R::NAME,
+        version,
+        detail,
+    };
+    if !R::VERSIONS
+        .intersect(&kafka_protocol::protocol::VersionRange {
+            min: version,
+            max: version,
+        })
+        .is_empty()
+    {
+        ResponseHeader::decode(&mut raw, R::KEY.response_header_version(version))
+            .map_err(|e| dec(e.to_string()))?;
+        R::Response::decode(&mut raw, version).map_err(|e| dec(e.to_string()))
+    } else {
+        Err(dec("version out of range".into()))
+    }
+}
+
 /// The answer to a request already written (see [`Connection::begin`]).
 #[derive(Debug)]
 pub struct PendingResponse<R: KafkaRequest> {
