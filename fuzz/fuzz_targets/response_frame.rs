@@ -7,22 +7,12 @@ use kafka_protocol::messages::ApiKey;
 use kaflow_client::net::connection::decode_response_frame;
 use libfuzzer_sys::fuzz_target;
 
-const APIS: [ApiKey; 10] = [
-    ApiKey::ApiVersions,
-    ApiKey::Metadata,
-    ApiKey::Produce,
-    ApiKey::InitProducerId,
-    ApiKey::ListOffsets,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::DescribeConfigs,
-    ApiKey::IncrementalAlterConfigs,
-    ApiKey::Fetch,
-];
-
 fuzz_target!(|data: &[u8]| {
     let [api, version, rest @ ..] = data else { return };
-    let key = APIS[*api as usize % APIS.len()];
+    // Every API kaflow speaks, plus Fetch (the consumer's, next).
+    let apis = kaflow_client::versions::CLIENT_APIS;
+    let i = *api as usize % (apis.len() + 1);
+    let key = apis.get(i).copied().unwrap_or(ApiKey::Fetch);
     let range = key.valid_versions();
     let span = (range.max - range.min + 1) as u8;
     let version = range.min + i16::from(*version % span);

@@ -3,12 +3,11 @@
 //! fired (control hit counts, connection counters, epochs in the log).
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use kaflow_client::producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
 use kaflow_client::records::{increment_sequence, read_batches, ReadLimits};
 use kaflow_client::Properties;
-use kaflow_fake_broker::{Action, ControlRequest, FakeCluster, StoredBatch};
+use kaflow_fake_broker::{produce_error_response, Action, ControlRequest, FakeCluster, StoredBatch};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,31 +82,13 @@ fn spy(fake: &FakeCluster) -> (Arc<Mutex<Vec<Bytes>>>, kaflow_fake_broker::Contr
 
 /// A Produce answer with `code` and `log_start_offset` for every partition of `req`.
 fn produce_answer(req: &ControlRequest, code: i16, log_start_offset: i64) -> ResponseKind {
-    let RequestKind::Produce(p) = &req.request else {
-        unreachable!("produce control")
-    };
-    let responses = p
-        .topic_data
-        .iter()
-        .map(|t| {
-            let mut r = TopicProduceResponse::default().with_partition_responses(
-                t.partition_data
-                    .iter()
-                    .map(|pd| {
-                        PartitionProduceResponse::default()
-                            .with_index(pd.index)
-                            .with_error_code(code)
-                            .with_base_offset(-1)
-                            .with_log_start_offset(log_start_offset)
-                    })
-                    .collect(),
-            );
-            r.name = t.name.clone();
-            r.topic_id = t.topic_id;
-            r
-        })
-        .collect();
-    ResponseKind::Produce(ProduceResponse::default().with_responses(responses))
+    let mut resp = produce_error_response(req, code);
+    for t in resp.responses.iter_mut() {
+        for p in t.partition_responses.iter_mut() {
+            p.log_start_offset = log_start_offset;
+        }
+    }
+    ResponseKind::Produce(resp)
 }
 
 fn epochs_and_sequences(batches: &[StoredBatch]) -> Vec<(i16, i32)> {

@@ -129,21 +129,28 @@ impl Iterator for BatchIter {
         if self.done {
             return None;
         }
-        match self.next_batch() {
-            Ok(Some(batch)) => Some(Ok(batch)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.next_batch();
+        fuse(&mut self.done, step)
     }
 }
 
 impl std::iter::FusedIterator for BatchIter {}
+
+/// One iterator step that ends the iteration at the end of input or at the first error (after
+/// an error the position is no longer trustworthy).
+fn fuse<T>(done: &mut bool, step: Result<Option<T>, RecordsError>) -> Option<Result<T, RecordsError>> {
+    match step {
+        Ok(Some(item)) => Some(Ok(item)),
+        Ok(None) => {
+            *done = true;
+            None
+        }
+        Err(e) => {
+            *done = true;
+            Some(Err(e))
+        }
+    }
+}
 
 /// What a batch's timestamps mean (attribute bit 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -522,17 +529,8 @@ impl Iterator for RecordIter {
         if self.done {
             return None;
         }
-        match self.next_record() {
-            Ok(Some(r)) => Some(Ok(r)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.next_record();
+        fuse(&mut self.done, step)
     }
 }
 
