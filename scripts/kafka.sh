@@ -18,6 +18,7 @@
 #   KAFKA_START_TIMEOUT  seconds to wait for a node to serve (default 120)
 #   KAFKA_EXTRA_PROPS newline-separated server.properties lines appended to every node
 #   KAFKA_MAVEN_ARGS  extra arguments for mvn at fetch (e.g. -s settings.xml for a mirror)
+#   KAFKA_LIBS_DIR    where the jars live (default target/kafka/libs)
 #
 # Processes are found by PID file only, never by name; a PID is trusted only if /proc/PID/cmdline
 # still names this state dir's server.properties (so a reused PID is never signalled).
@@ -26,7 +27,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KAFKA_VERSION=4.3.1
 KAFKA_DIR="$ROOT/target/kafka"
-LIBS="$KAFKA_DIR/libs"
+LIBS=${KAFKA_LIBS_DIR:-$KAFKA_DIR/libs}
 CONF="$ROOT/tools/kafka"
 STATE=${KAFKA_STATE_DIR:-$KAFKA_DIR/run}
 HEAP=${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}
