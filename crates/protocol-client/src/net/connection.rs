@@ -438,25 +438,8 @@ impl Connection {
         Ok(())
     }
 
-    fn decode<R: KafkaRequest>(&self, mut raw: Bytes, version: i16) -> Result<R::Response, ConnectionError> {
-        let dec = |detail: String| ConnectionError::Decode {
-            addr: self.inner.addr.clone(),
-            api: R::NAME,
-            version,
-            detail,
-        };
-        ResponseHeader::decode(&mut raw, R::KEY.response_header_version(version))
-            .map_err(|e| dec(e.to_string()))?;
-        let body = raw.clone();
-        match R::Response::decode(&mut raw, version) {
-            Ok(r) => Ok(r),
-            // KIP-511: a broker that doesn't know our ApiVersions version answers
-            // UNSUPPORTED_VERSION encoded as v0, whatever version we asked with.
-            Err(_) if R::KEY == ApiKey::ApiVersions && version > 0 => {
-                R::Response::decode(&mut body.clone(), 0).map_err(|e| dec(e.to_string()))
-            }
-            Err(e) => Err(dec(e.to_string())),
-        }
+    fn decode<R: KafkaRequest>(&self, raw: Bytes, version: i16) -> Result<R::Response, ConnectionError> {
+        decode_frame::<R>(&self.inner.addr, raw, version)
     }
 }
 
@@ -467,12 +450,15 @@ pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<
     macro_rules! by_key {
         ($($api:ident => $req:ty),* $(,)?) => {
             match key {
-                $(ApiKey::$api => decode_frame::<$req>(frame, version).map(drop),)*
+                $(ApiKey::$api if (<$req as Message>::VERSIONS.min..=<$req as Message>::VERSIONS.max).contains(&version) =>
+                {
+                    decode_frame::<$req>("", frame, version).map(drop)
+                })*
                 _ => Err(ConnectionError::Decode {
                     addr: String::new(),
                     api: "unknown",
                     version,
-                    detail: format!("{key:?} is not an API kaflow speaks"),
+                    detail: format!("{key:?} v{version} is not something kaflow speaks"),
                 }),
             }
         };
@@ -492,25 +478,29 @@ pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<
     }
 }
 
-fn decode_frame<R: KafkaRequest>(mut raw: Bytes, version: i16) -> Result<R::Response, ConnectionError> {
+/// Decodes a response frame body (header, then message) as the answer to `R` at `version`.
+fn decode_frame<R: KafkaRequest>(
+    addr: &str,
+    mut raw: Bytes,
+    version: i16,
+) -> Result<R::Response, ConnectionError> {
     let dec = |detail: String| ConnectionError::Decode {
-        addr: String::new(),
+        addr: addr.to_string(),
         api: R::NAME,
         version,
         detail,
     };
-    if !R::VERSIONS
-        .intersect(&kafka_protocol::protocol::VersionRange {
-            min: version,
-            max: version,
-        })
-        .is_empty()
-    {
-        ResponseHeader::decode(&mut raw, R::KEY.response_header_version(version))
-            .map_err(|e| dec(e.to_string()))?;
-        R::Response::decode(&mut raw, version).map_err(|e| dec(e.to_string()))
-    } else {
-        Err(dec("version out of range".into()))
+    ResponseHeader::decode(&mut raw, R::KEY.response_header_version(version))
+        .map_err(|e| dec(e.to_string()))?;
+    let body = raw.clone();
+    match R::Response::decode(&mut raw, version) {
+        Ok(r) => Ok(r),
+        // KIP-511: a broker that doesn't know our ApiVersions version answers
+        // UNSUPPORTED_VERSION encoded as v0, whatever version we asked with.
+        Err(_) if R::KEY == ApiKey::ApiVersions && version > 0 => {
+            R::Response::decode(&mut body.clone(), 0).map_err(|e| dec(e.to_string()))
+        }
+        Err(e) => Err(dec(e.to_string())),
     }
 }
 
