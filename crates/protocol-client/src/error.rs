@@ -114,6 +114,15 @@ pub enum Error {
     /// The client was closed.
     #[error("client is closed")]
     Closed,
+    /// A consumer error.
+    #[error(transparent)]
+    Consumer(#[from] crate::consumer::ConsumerError),
+    /// A group membership error.
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
+    /// A transactional producer error.
+    #[error(transparent)]
+    Transaction(#[from] crate::producer::TransactionError),
 }
 
 impl Error {
@@ -125,7 +134,12 @@ impl Error {
             Error::Bootstrap { .. } | Error::UnknownTopicOrPartition(_) | Error::Timeout { .. } => {
                 Outcome::Retriable
             }
-            Error::Config(_) | Error::InvalidResponse { .. } | Error::Closed => Outcome::Fatal,
+            Error::Config(_)
+            | Error::InvalidResponse { .. }
+            | Error::Closed
+            | Error::Consumer(_)
+            | Error::Group(_)
+            | Error::Transaction(_) => Outcome::Fatal,
         }
     }
 

@@ -19,9 +19,11 @@ mod batch;
 pub mod config;
 pub mod partitioner;
 mod sender;
+pub mod transaction;
 
 pub use batch::{DeliveryFuture, ProduceError, RecordMetadata};
 pub use config::{Acks, ProducerConfig};
+pub use transaction::TransactionError;
 
 use crate::broker::Traffic;
 use crate::cluster::Cluster;
