@@ -73,10 +73,13 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 fuzz_status=0
 if cargo +nightly --version >/dev/null 2>&1; then
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-  # response_frame is not run here yet: it finds kafka-protocol 0.18 pre-allocating arrays
-  # from wire counts (an abort on a few hostile bytes; fuzz/regressions/response_frame/).
-  for target in record_batch_reader decompress; do
-    if ! (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" >"$ROOT/target/fuzz-$target.log" 2>&1); then
+  for target in record_batch_reader decompress response_frame; do
+    # Inputs that once crashed a target (fuzz/regressions/<target>/) join its corpus, so every
+    # run replays them first.
+    corpora=("corpus/$target")
+    [ -d "fuzz/regressions/$target" ] && corpora+=("regressions/$target")
+    mkdir -p "fuzz/corpus/$target"
+    if ! (cd fuzz && cargo +nightly fuzz run "$target" "${corpora[@]}" -- -max_total_time="$FUZZ_SECONDS" >"$ROOT/target/fuzz-$target.log" 2>&1); then
       echo "fuzz target $target FAILED (log: target/fuzz-$target.log):"
       tail -n 40 "$ROOT/target/fuzz-$target.log"
       fuzz_status=1

@@ -36,9 +36,18 @@ pub const PLANNED_APIS: &[ApiKey] = &[
     ApiKey::EndTxn,
 ];
 
-/// Versions our codec can encode for `key`.
+/// Versions kaflow can speak for `key`: those our codec (kafka-protocol) encodes and decodes,
+/// capped at the newest version of the Kafka specs our response bounds check was generated
+/// from (protocol::bounds), so every response we decode has been checked first.
 pub fn codec_versions(key: ApiKey) -> VersionRange {
-    key.valid_versions()
+    let codec = key.valid_versions();
+    match crate::protocol::response_shape(key) {
+        Some(shape) => VersionRange {
+            min: codec.min,
+            max: codec.max.min(shape.valid.1),
+        },
+        None => codec,
+    }
 }
 
 /// The version to use given the broker's advertised `[min, max]` for the same API, or `None`

@@ -447,10 +447,11 @@ impl Connection {
 /// answer to API `key` at `version`, as a connection would. For fuzzing and tests: whatever the
 /// bytes, the result is a value or an error, never a panic.
 pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<(), ConnectionError> {
+    let range = crate::versions::codec_versions(key);
     macro_rules! by_key {
         ($($api:ident => $req:ty),* $(,)?) => {
             match key {
-                $(ApiKey::$api if (<$req as Message>::VERSIONS.min..=<$req as Message>::VERSIONS.max).contains(&version) =>
+                $(ApiKey::$api if (range.min..=range.max).contains(&version) =>
                 {
                     decode_frame::<$req>("", frame, version).map(drop)
                 })*
@@ -465,18 +466,60 @@ pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<
     }
     use kafka_protocol::messages::*;
     by_key! {
-        ApiVersions => ApiVersionsRequest,
-        Metadata => MetadataRequest,
         Produce => ProduceRequest,
-        InitProducerId => InitProducerIdRequest,
+        Fetch => FetchRequest,
         ListOffsets => ListOffsetsRequest,
+        Metadata => MetadataRequest,
+        OffsetCommit => OffsetCommitRequest,
+        OffsetFetch => OffsetFetchRequest,
+        FindCoordinator => FindCoordinatorRequest,
+        JoinGroup => JoinGroupRequest,
+        Heartbeat => HeartbeatRequest,
+        LeaveGroup => LeaveGroupRequest,
+        SyncGroup => SyncGroupRequest,
+        ApiVersions => ApiVersionsRequest,
         CreateTopics => CreateTopicsRequest,
         DeleteTopics => DeleteTopicsRequest,
+        InitProducerId => InitProducerIdRequest,
+        AddPartitionsToTxn => AddPartitionsToTxnRequest,
+        AddOffsetsToTxn => AddOffsetsToTxnRequest,
+        EndTxn => EndTxnRequest,
+        TxnOffsetCommit => TxnOffsetCommitRequest,
         DescribeConfigs => DescribeConfigsRequest,
         IncrementalAlterConfigs => IncrementalAlterConfigsRequest,
-        Fetch => FetchRequest,
+        DescribeCluster => DescribeClusterRequest,
+        CreatePartitions => CreatePartitionsRequest,
+        DeleteRecords => DeleteRecordsRequest,
     }
 }
+
+/// The APIs [`decode_response_frame`] knows: every response kaflow decodes.
+pub const DECODED_APIS: &[ApiKey] = &[
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::Metadata,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::SyncGroup,
+    ApiKey::ApiVersions,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::InitProducerId,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::EndTxn,
+    ApiKey::TxnOffsetCommit,
+    ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
+    ApiKey::CreatePartitions,
+    ApiKey::DeleteRecords,
+];
 
 /// Decodes a response frame body (header, then message) as the answer to `R` at `version`.
 fn decode_frame<R: KafkaRequest>(
@@ -493,15 +536,24 @@ fn decode_frame<R: KafkaRequest>(
     ResponseHeader::decode(&mut raw, R::KEY.response_header_version(version))
         .map_err(|e| dec(e.to_string()))?;
     let body = raw.clone();
-    match R::Response::decode(&mut raw, version) {
+    match bounded_decode::<R>(&mut raw, version) {
         Ok(r) => Ok(r),
         // KIP-511: a broker that doesn't know our ApiVersions version answers
         // UNSUPPORTED_VERSION encoded as v0, whatever version we asked with.
         Err(_) if R::KEY == ApiKey::ApiVersions && version > 0 => {
-            R::Response::decode(&mut body.clone(), 0).map_err(|e| dec(e.to_string()))
+            bounded_decode::<R>(&mut body.clone(), 0).map_err(dec)
         }
-        Err(e) => Err(dec(e.to_string())),
+        Err(e) => Err(dec(e)),
     }
+}
+
+/// kafka-protocol's decode, after the bounds check that keeps it from allocating what a
+/// hostile count asks for (invariant I11; see protocol::bounds).
+fn bounded_decode<R: KafkaRequest>(body: &mut Bytes, version: i16) -> Result<R::Response, String> {
+    let shape = crate::protocol::response_shape(R::KEY)
+        .ok_or_else(|| format!("no wire shape for {} responses", R::NAME))?;
+    crate::protocol::bounds::check(shape, version, body).map_err(|e| e.to_string())?;
+    R::Response::decode(body, version).map_err(|e| e.to_string())
 }
 
 /// The answer to a request already written (see [`Connection::begin`]).

@@ -2,6 +2,18 @@
 //!
 //! kafka-protocol ties requests to responses only with its `broker` feature on; the product is
 //! built with `client` alone, so this small table does it for the APIs kaflow uses.
+//!
+//! [`bounds`] checks a response body against its [`shapes`] entry before kafka-protocol decodes
+//! it (invariant I11).
+
+pub mod bounds;
+#[rustfmt::skip]
+mod shapes;
+
+/// The wire shape of the response to API `key`, generated from Kafka's message specs.
+pub fn response_shape(key: ApiKey) -> Option<&'static bounds::Shape> {
+    shapes::response(key as i16)
+}
 
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message};
