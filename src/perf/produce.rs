@@ -228,7 +228,7 @@ fn plan(a: Args) -> Result<Plan, String> {
     if let Some(file) = a.command_config.as_ref().or(a.producer_config.as_ref()) {
         let text =
             std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        for (k, v) in super::props::parse(&text) {
+        for (k, v) in kaflow_runtime::config::properties_file::parse(&text) {
             props.set(&k, v);
         }
     }

@@ -13,8 +13,11 @@
 //! (`Invalid value X for configuration Y: ...`, `Missing required configuration "Y" which has
 //! no default value.`) so operators recognise them.
 
+pub mod connector;
 mod def;
+pub mod properties_file;
 mod value;
+pub mod worker;
 
 pub use def::{CheckFn, ConfigDef, ConfigKey, Importance, Validator, Width};
 pub use value::{ConfigError, ConfigErrors, ConfigType, ConfigValue, KeyReport, Parsed};

@@ -1,0 +1,307 @@
+//! Connector configuration: the keys every connector takes (`ConnectorConfig`), plus the sink
+//! (`SinkConnectorConfig`) and source (`SourceConnectorConfig`) ones. A connector's own keys
+//! are merged on top by the connector's definition.
+
+use super::{ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Parsed, Validator};
+
+/// Keys of every connector.
+pub fn common_def() -> ConfigDef {
+    use ConfigType as T;
+    use Importance::{High, Low, Medium};
+    ConfigDef::new()
+        .define(
+            ConfigKey::required("name", T::String, High, "Globally unique name of the connector.")
+                .validate(Validator::NonEmptyString),
+        )
+        .define(ConfigKey::required(
+            "connector.class",
+            T::String,
+            High,
+            "The connector's class: a Kafka class name, its simple name, or the simple name without 'Connector'.",
+        ))
+        .define(
+            ConfigKey::new("tasks.max", T::Int, Some("1"), High, "Maximum number of tasks for this connector.")
+                .validate(Validator::at_least(1)),
+        )
+        .define(ConfigKey::new("key.converter", T::Class, None, Low, "Overrides the worker's key.converter."))
+        .define(ConfigKey::new("value.converter", T::Class, None, Low, "Overrides the worker's value.converter."))
+        .define(ConfigKey::new(
+            "header.converter",
+            T::Class,
+            None,
+            Low,
+            "Overrides the worker's header.converter.",
+        ))
+        .define(
+            ConfigKey::new(
+                "config.action.reload",
+                T::String,
+                Some("restart"),
+                Low,
+                "What to do when a config provider's value changes: none or restart.",
+            )
+            .validate(Validator::OneOfIgnoreCase(&["none", "restart"])),
+        )
+        .define(ConfigKey::new(
+            "transforms",
+            T::List,
+            Some(""),
+            Low,
+            "Aliases of the transformations to apply, in order.",
+        ))
+        .define(ConfigKey::new(
+            "predicates",
+            T::List,
+            Some(""),
+            Low,
+            "Aliases of the predicates transformations may use.",
+        ))
+        .define(
+            ConfigKey::new(
+                "errors.retry.timeout",
+                T::Long,
+                Some("0"),
+                Medium,
+                "How long to retry a failed operation, in ms; -1 retries forever, 0 never.",
+            )
+            .validate(Validator::at_least(-1)),
+        )
+        .define(
+            ConfigKey::new(
+                "errors.retry.delay.max.ms",
+                T::Long,
+                Some("60000"),
+                Medium,
+                "Maximum delay between consecutive retries, in ms.",
+            )
+            .validate(Validator::at_least(1)),
+        )
+        .define(
+            ConfigKey::new(
+                "errors.tolerance",
+                T::String,
+                Some("none"),
+                Medium,
+                "none: any error fails the task; all: problematic records are skipped.",
+            )
+            .validate(Validator::OneOfIgnoreCase(&["none", "all"])),
+        )
+        .define(ConfigKey::new(
+            "errors.log.enable",
+            T::Boolean,
+            Some("false"),
+            Medium,
+            "Log each error and the failed operation.",
+        ))
+        .define(ConfigKey::new(
+            "errors.log.include.messages",
+            T::Boolean,
+            Some("false"),
+            Medium,
+            "Include the failed record in the error log (never its password fields).",
+        ))
+}
+
+/// Keys of sink connectors.
+pub fn sink_def() -> ConfigDef {
+    use ConfigType as T;
+    use Importance::{High, Low, Medium};
+    common_def()
+        .define(ConfigKey::new(
+            "topics",
+            T::List,
+            Some(""),
+            High,
+            "Topics to consume. Set this or topics.regex.",
+        ))
+        .define(ConfigKey::new(
+            "topics.regex",
+            T::String,
+            Some(""),
+            High,
+            "Regular expression of topics to consume. Set this or topics.",
+        ))
+        .define(ConfigKey::new(
+            "errors.deadletterqueue.topic.name",
+            T::String,
+            Some(""),
+            Medium,
+            "Topic for records that failed (empty = no dead letter queue).",
+        ))
+        .define(
+            ConfigKey::new(
+                "errors.deadletterqueue.topic.replication.factor",
+                T::Short,
+                Some("3"),
+                Medium,
+                "Replication factor of the dead letter queue topic when kaflow creates it.",
+            )
+            .validate(Validator::at_least(-1)),
+        )
+        .define(ConfigKey::new(
+            "errors.deadletterqueue.context.headers.enable",
+            T::Boolean,
+            Some("false"),
+            Medium,
+            "Add __connect.errors.* headers describing the failure to dead-lettered records.",
+        ))
+        .define(ConfigKey::new(
+            "consumer.override.group.id",
+            T::String,
+            None,
+            Low,
+            "The sink's consumer group (default connect-<name>).",
+        ))
+}
+
+/// Keys of source connectors.
+pub fn source_def() -> ConfigDef {
+    use ConfigType as T;
+    use Importance::{Low, Medium};
+    common_def()
+        .define(
+            ConfigKey::new(
+                "exactly.once.support",
+                T::String,
+                Some("requested"),
+                Medium,
+                "Whether exactly-once support is required (distributed mode, KIP-618).",
+            )
+            .validate(Validator::OneOfIgnoreCase(&["requested", "required"])),
+        )
+        .define(
+            ConfigKey::new(
+                "transaction.boundary",
+                T::String,
+                Some("poll"),
+                Medium,
+                "Transaction boundaries for exactly-once sources: poll, interval or connector.",
+            )
+            .validate(Validator::OneOfIgnoreCase(&["poll", "interval", "connector"])),
+        )
+        .define(ConfigKey::new(
+            "topic.creation.groups",
+            T::List,
+            Some(""),
+            Low,
+            "Groups of topic creation settings (KIP-158).",
+        ))
+        .define(ConfigKey::new(
+            "offsets.storage.topic",
+            T::String,
+            None,
+            Low,
+            "A per-connector offsets topic (distributed mode, KIP-618).",
+        ))
+}
+
+/// Sink rule across keys: exactly one of `topics` and `topics.regex` (as Connect's
+/// `SinkConnectorConfig.validate`), and the DLQ topic isn't one of the consumed topics.
+pub fn check_sink(p: &Parsed) -> Result<(), ConfigError> {
+    let topics = p.list("topics");
+    let regex = p.string("topics.regex").unwrap_or("");
+    let invalid = |name: &str, value: String, reason: &str| ConfigError::Invalid {
+        name: name.into(),
+        value,
+        reason: reason.into(),
+    };
+    match (topics.is_empty(), regex.is_empty()) {
+        (false, false) => Err(invalid(
+            "topics",
+            topics.join(","),
+            "topics and topics.regex are mutually exclusive options, but both are set.",
+        )),
+        (true, true) => Err(invalid(
+            "topics",
+            String::new(),
+            "Must configure one of topics or topics.regex",
+        )),
+        _ => {
+            let dlq = p.string("errors.deadletterqueue.topic.name").unwrap_or("");
+            if !dlq.is_empty() && topics.iter().any(|t| t == dlq) {
+                return Err(invalid(
+                    "errors.deadletterqueue.topic.name",
+                    dlq.to_string(),
+                    "The DLQ topic cannot be the same as a topic the connector consumes.",
+                ));
+            }
+            if !regex.is_empty() {
+                regex::Regex::new(regex).map_err(|e| {
+                    invalid(
+                        "topics.regex",
+                        regex.to_string(),
+                        &format!("not a valid regex: {e}"),
+                    )
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn props(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn kafka_file_sink_example_parses() {
+        // Kafka's config/connect-file-sink.properties.
+        let p = sink_def()
+            .parse(&props(&[
+                ("name", "local-file-sink"),
+                ("connector.class", "FileStreamSink"),
+                ("tasks.max", "1"),
+                ("file", "test.sink.txt"),
+                ("topics", "connect-test"),
+            ]))
+            .unwrap();
+        check_sink(&p).unwrap();
+        assert_eq!(p.list("topics"), ["connect-test"]);
+        assert_eq!(p.string("errors.tolerance"), Some("none"));
+        assert_eq!(p.originals()["file"], "test.sink.txt");
+    }
+
+    #[test]
+    fn sink_topic_rules() {
+        let base = [("name", "s"), ("connector.class", "X")];
+        let check = |extra: &[(&str, &str)]| {
+            let mut kv = base.to_vec();
+            kv.extend_from_slice(extra);
+            check_sink(&sink_def().parse(&props(&kv)).unwrap()).map_err(|e| e.to_string())
+        };
+        assert!(check(&[])
+            .unwrap_err()
+            .contains("Must configure one of topics or topics.regex"));
+        assert!(check(&[("topics", "a"), ("topics.regex", "a.*")])
+            .unwrap_err()
+            .contains("mutually exclusive"));
+        assert!(
+            check(&[("topics", "a"), ("errors.deadletterqueue.topic.name", "a")])
+                .unwrap_err()
+                .contains("DLQ")
+        );
+        assert!(check(&[("topics.regex", "(")])
+            .unwrap_err()
+            .contains("topics.regex"));
+        check(&[("topics.regex", "a.*")]).unwrap();
+    }
+
+    #[test]
+    fn bad_common_values_are_named() {
+        let e = source_def()
+            .parse(&props(&[
+                ("name", "s"),
+                ("connector.class", "X"),
+                ("tasks.max", "0"),
+                ("errors.tolerance", "most"),
+            ]))
+            .unwrap_err();
+        let keys: Vec<&str> = e.0.iter().map(|e| e.key()).collect();
+        assert_eq!(keys, ["tasks.max", "errors.tolerance"]);
+    }
+}
