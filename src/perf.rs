@@ -6,7 +6,6 @@
 
 mod payload;
 mod produce;
-mod props;
 mod stats;
 mod throttle;
 
