@@ -2,6 +2,7 @@
 //! transforms, REST). It arrives with the runtime issue; this crate is its place in the workspace.
 
 pub mod config;
+pub mod storage;
 
 /// The Kafka Connect version whose REST API, configs and formats kaflow follows.
 pub const CONNECT_COMPAT_VERSION: &str = "4.3.1";
