@@ -16,6 +16,7 @@
 pub mod connector;
 mod def;
 pub mod properties_file;
+pub mod providers;
 mod value;
 pub mod worker;
 
