@@ -160,15 +160,15 @@ impl ConfigProviders {
     }
 
     fn lookup(&self, reference: &str) -> Result<Option<String>, ProviderError> {
-        // Kafka's pattern: provider ":" [path ":"] key, where key is after the LAST colon
-        // only when a path is present; `${env:VAR}` has no path.
+        // Kafka's pattern is `${([^}]*?):(([^}]*?):)?([^}]*?)}`: its lazy groups split at the
+        // first colons, so `${p:a:b:c}` is path `a`, key `b:c`; `${env:VAR}` has no path.
         let Some((provider, rest)) = reference.split_once(':') else {
             return Ok(None);
         };
         let Some(kind) = self.providers.get(provider) else {
             return Ok(None);
         };
-        let (path, key) = match rest.rsplit_once(':') {
+        let (path, key) = match rest.split_once(':') {
             Some((p, k)) => (p, k),
             None => ("", rest),
         };
