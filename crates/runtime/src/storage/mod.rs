@@ -11,6 +11,7 @@
 //! `["<connector>",{<source partition>}]` and the value `{<source offset>}` as compact JSON,
 //! so a store's content can move between kaflow and Kafka Connect.
 
+pub mod java_offsets;
 pub mod offset_file;
 
 pub use offset_file::{OffsetFile, StorageError};

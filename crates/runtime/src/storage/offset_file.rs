@@ -1,7 +1,9 @@
 //! The standalone worker's offsets file (`offset.storage.file.filename`).
 //!
 //! Kafka Connect's `FileOffsetBackingStore` writes a Java-serialized `HashMap<byte[], byte[]>`,
-//! which nothing but a JVM reads. kaflow keeps the same key and value bytes in its own format:
+//! which nothing but a JVM writes easily. kaflow reads such a file once (java_offsets.rs),
+//! keeps it as `<file>.connect-backup`, and from then on keeps the same key and value bytes in
+//! its own format:
 //! one JSON document `{"format":"kaflow-offsets/1","offsets":[{"key":"…","value":"…"},…]}`,
 //! with key and value the JSON texts Connect would write to its offsets topic.
 //!
@@ -52,6 +54,9 @@ impl OffsetFile {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         let entries = match fs::read(&path) {
+            Ok(bytes) if super::java_offsets::looks_java_serialized(&bytes) => {
+                import_connect_file(&path, &bytes)?
+            }
             Ok(bytes) => parse(&path, &bytes)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => {
@@ -97,6 +102,33 @@ impl OffsetFile {
         self.entries = next;
         Ok(())
     }
+}
+
+/// A Kafka Connect (Java-serialized) offsets file: read its entries, keep the original as
+/// `<file>.connect-backup`, and rewrite the file in kaflow's format, so a worker moved from
+/// connect-standalone resumes where it stopped.
+fn import_connect_file(path: &Path, bytes: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
+    let entries =
+        super::java_offsets::read_connect_offsets(bytes).map_err(|detail| StorageError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("looks like a Kafka Connect offsets file but can't be read: {detail}"),
+        })?;
+    // Null keys can't address anything and null values are deletions: neither is an offset.
+    let map: BTreeMap<Vec<u8>, Vec<u8>> = entries.into_iter().filter_map(|(k, v)| Some((k?, v?))).collect();
+    let mut backup_name = path.file_name().unwrap_or_default().to_os_string();
+    backup_name.push(".connect-backup");
+    let backup = path.with_file_name(backup_name);
+    if !backup.exists() {
+        write_atomically(&backup, bytes)?;
+    }
+    write_atomically(path, &render(&map))?;
+    tracing::warn!(
+        file = %path.display(),
+        backup = %backup.display(),
+        offsets = map.len(),
+        "imported a Kafka Connect offsets file; the original is kept as the backup"
+    );
+    Ok(map)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
