@@ -1,0 +1,4 @@
+//! FileStreamSource and FileStreamSink: Kafka's example connectors, with Kafka's class names,
+//! keys (`file`, `topic`/`topics`, `batch.size`) and offsets (`{"filename"}` → `{"position"}`).
+
+pub mod line_reader;
