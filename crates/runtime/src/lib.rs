@@ -2,6 +2,8 @@
 //! transforms, REST). It arrives with the runtime issue; this crate is its place in the workspace.
 
 pub mod config;
+pub mod convert;
+pub mod data;
 pub mod storage;
 
 /// The Kafka Connect version whose REST API, configs and formats kaflow follows.
