@@ -15,6 +15,7 @@
 
 pub mod connector;
 mod def;
+pub mod files;
 pub mod properties_file;
 pub mod providers;
 mod value;
