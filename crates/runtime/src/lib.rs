@@ -2,6 +2,7 @@
 //! transforms, REST). It arrives with the runtime issue; this crate is its place in the workspace.
 
 pub mod config;
+pub mod connector;
 pub mod convert;
 pub mod data;
 pub mod storage;
