@@ -6,6 +6,7 @@ pub mod connector;
 pub mod convert;
 pub mod data;
 pub mod storage;
+pub mod worker;
 
 /// The Kafka Connect version whose REST API, configs and formats kaflow follows.
 pub const CONNECT_COMPAT_VERSION: &str = "4.3.1";
