@@ -3,5 +3,22 @@
 
 pub mod file;
 
-/// Names of the built-in connectors available in this build.
-pub const BUILT_IN: &[&str] = &[];
+use kaflow_runtime::plugins::{ConnectorFactory, Plugins};
+
+/// Kafka class names of the built-in connectors available in this build.
+pub const BUILT_IN: &[&str] = &[file::source::CLASS, file::sink::CLASS];
+
+/// Registers every built-in connector with the worker's plugin registry.
+pub fn register(plugins: &mut Plugins) {
+    let version = env!("CARGO_PKG_VERSION");
+    plugins.register_connector(
+        file::source::CLASS,
+        version,
+        ConnectorFactory::Source(|| Box::<file::FileStreamSourceConnector>::default()),
+    );
+    plugins.register_connector(
+        file::sink::CLASS,
+        version,
+        ConnectorFactory::Sink(|| Box::<file::FileStreamSinkConnector>::default()),
+    );
+}
