@@ -13,6 +13,10 @@
 //!
 //! Every record gets exactly one result (invariant I1): an offset, or a [`ProduceError`] that
 //! says whether the record may be in the log anyway. `close()` drains or reports everything.
+//!
+//! With `transactional.id` the producer is transactional ([`transaction`]): `init_transactions`,
+//! then `begin_transaction`, `send`s, optionally `send_offsets_to_transaction`, and
+//! `commit_transaction` or `abort_transaction`.
 
 mod accumulator;
 mod batch;
@@ -23,7 +27,7 @@ pub mod transaction;
 
 pub use batch::{DeliveryFuture, ProduceError, RecordMetadata};
 pub use config::{Acks, ProducerConfig};
-pub use transaction::TransactionError;
+pub use transaction::{GroupMetadata, TransactionError, TransactionState, TransactionStats, TxnOffset};
 
 use crate::broker::Traffic;
 use crate::cluster::Cluster;
@@ -38,6 +42,7 @@ use sender::{Command, ProducerIds, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use transaction::TxnManager;
 
 /// A record to send.
 #[derive(Debug, Clone)]
@@ -119,10 +124,12 @@ struct Inner {
     sender: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     stats: Arc<ProducerStats>,
     ids: ProducerIds,
+    txn: Option<Arc<TxnManager>>,
 }
 
 impl Producer {
-    /// Connects, and with idempotence obtains a producer id (InitProducerId).
+    /// Connects, and with idempotence obtains a producer id (InitProducerId). A transactional
+    /// producer (`transactional.id`) gets its id from [`Producer::init_transactions`] instead.
     pub async fn connect(cfg: ProducerConfig) -> Result<Self> {
         let cluster = Cluster::connect(cfg.client.clone()).await?;
         Self::with_cluster(cluster, cfg).await
@@ -130,7 +137,7 @@ impl Producer {
 
     /// A producer on an existing cluster core.
     pub async fn with_cluster(cluster: Arc<Cluster>, cfg: ProducerConfig) -> Result<Self> {
-        let ids = if cfg.idempotence {
+        let ids = if cfg.idempotence && cfg.transactional_id.is_none() {
             init_producer_id(&cluster, &cfg).await?
         } else {
             ProducerIds { id: -1, epoch: -1 }
@@ -139,12 +146,21 @@ impl Producer {
         let acc = Arc::new(Accumulator::new(Arc::clone(&cfg)));
         let stats = Arc::new(ProducerStats::default());
         let (tx, rx) = mpsc::unbounded_channel();
+        let txn = cfg.transactional_id.as_ref().map(|id| {
+            Arc::new(TxnManager::new(
+                Arc::clone(&cluster),
+                Arc::clone(&cfg),
+                id.clone(),
+                tx.clone(),
+            ))
+        });
         let sender = Sender::new(
             Arc::clone(&cluster),
             Arc::clone(&acc),
             ids,
             rx,
             Arc::clone(&stats),
+            txn.clone(),
         );
         let task = tokio::spawn(sender.run());
         Ok(Self {
@@ -155,13 +171,97 @@ impl Producer {
                 sender: std::sync::Mutex::new(Some(task)),
                 stats,
                 ids,
+                txn,
             }),
         })
     }
 
-    /// The producer id and the epoch it started with (-1, -1 without idempotence).
+    /// The producer id and the epoch it started with (-1, -1 without idempotence). For a
+    /// transactional producer: the current ones (the epoch moves with fencing, KIP-360 bumps
+    /// and, under transaction protocol v2, every ended transaction).
     pub fn producer_id(&self) -> (i64, i16) {
-        (self.inner.ids.id, self.inner.ids.epoch)
+        match &self.inner.txn {
+            Some(t) => {
+                let ids = t.ids();
+                (ids.id, ids.epoch)
+            }
+            None => (self.inner.ids.id, self.inner.ids.epoch),
+        }
+    }
+
+    fn txn(&self, operation: &'static str) -> Result<&Arc<TxnManager>> {
+        self.inner
+            .txn
+            .as_ref()
+            .ok_or_else(|| TransactionError::NotTransactional { operation }.into())
+    }
+
+    /// The transaction state (`None` without `transactional.id`).
+    pub fn transaction_state(&self) -> Option<TransactionState> {
+        self.inner.txn.as_ref().map(|t| t.state())
+    }
+
+    /// Transaction counters (`None` without `transactional.id`).
+    pub fn transaction_stats(&self) -> Option<&TransactionStats> {
+        self.inner.txn.as_ref().map(|t| &t.stats)
+    }
+
+    /// True when the cluster speaks transaction protocol v2 (KIP-890) with this producer; known
+    /// after [`Producer::init_transactions`].
+    pub fn transaction_v2(&self) -> bool {
+        self.inner.txn.as_ref().is_some_and(|t| t.is_v2())
+    }
+
+    /// Registers the transactional id with its coordinator and gets the producer id and epoch
+    /// (InitProducerId). Any older producer with the same `transactional.id` is fenced: its
+    /// open transaction is aborted and its later calls fail. Waits at most `max.block.ms`;
+    /// after a timeout it may be called again.
+    pub async fn init_transactions(&self) -> Result<()> {
+        self.txn("init_transactions")?.init().await
+    }
+
+    /// Opens a transaction: every record sent until `commit_transaction` / `abort_transaction`
+    /// belongs to it.
+    pub async fn begin_transaction(&self) -> Result<()> {
+        self.txn("begin_transaction")?.begin().await
+    }
+
+    /// Commits consumed offsets as part of the open transaction (consume-transform-produce):
+    /// they become the group's committed offsets only if the transaction commits.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[TxnOffset],
+        group: &GroupMetadata,
+    ) -> Result<()> {
+        self.txn("send_offsets_to_transaction")?
+            .send_offsets(offsets, group)
+            .await
+    }
+
+    /// Commits the open transaction: flushes first, so every record's delivery result is known
+    /// before EndTxn; if any record failed, the transaction can't commit and this returns an
+    /// abortable error (call `abort_transaction`). A lost EndTxn answer is retried with the same
+    /// decision; after `max.block.ms` this fails with a timeout and must be called again (no
+    /// other transaction call is accepted until it succeeds).
+    pub async fn commit_transaction(&self) -> Result<()> {
+        let txn = self.txn("commit_transaction")?;
+        let _op = txn.op.lock().await;
+        txn.begin_commit()?;
+        self.flush().await;
+        txn.end(true).await
+    }
+
+    /// Aborts the open transaction: records still queued fail as not persisted
+    /// ([`TransactionError::Aborted`]), records in flight get their results, then EndTxn(abort).
+    /// Allowed after an abortable error; the producer can then begin the next transaction.
+    pub async fn abort_transaction(&self) -> Result<()> {
+        let txn = self.txn("abort_transaction")?;
+        let _op = txn.op.lock().await;
+        txn.begin_abort()?;
+        let _ = self.inner.commands.send(Command::AbortUndrained);
+        self.inner.acc.wake.notify_one();
+        self.flush().await;
+        txn.end(false).await
     }
 
     /// Counters (requests, retries, epoch bumps).
@@ -212,6 +312,7 @@ impl Producer {
         };
         let count = topic.partitions.len() as i32;
         let key = record.key.as_deref();
+        let txn = self.inner.txn.as_deref();
         let value = record.value.as_deref();
         let cost = Accumulator::record_cost(key, value, &record.headers);
         if cost > cfg.max_request_size || cost > cfg.buffer_memory {
@@ -232,6 +333,11 @@ impl Producer {
             (None, Some(k)) if !cfg.ignore_keys => partitioner::partition_for_key(k, count),
             _ => topic.sticky.load(Ordering::Relaxed).rem_euclid(count),
         };
+        // A transactional record: the transaction must be open and (TV1) the partition enlisted.
+        let generation = match txn {
+            Some(t) => Some(t.before_send(&topic.name, partition).await?),
+            None => None,
+        };
         acc.reserve(cost).await?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let rec = RecordRef {
@@ -240,7 +346,18 @@ impl Producer {
             value,
             headers: &record.headers,
         };
+        // Shared gate from the last state check to the append: commit / abort can't begin
+        // flushing between them, so no record slips past a commit's flush.
+        let gate = txn.map(|t| t.gate.read().unwrap_or_else(|e| e.into_inner()));
+        if let (Some(t), Some(g)) = (txn, generation) {
+            if let Err(e) = t.still_open(g) {
+                drop(gate);
+                acc.release(cost);
+                return Err(e);
+            }
+        }
         let appended = acc.append(&topic, partition, rec, cost);
+        drop(gate);
         if appended.index == 0
             && record.partition.is_none()
             && (key.is_none() || cfg.ignore_keys)

@@ -25,6 +25,7 @@
 use super::accumulator::Accumulator;
 use super::batch::{BatchAck, ProduceError, ProducerBatch};
 use super::config::{Acks, ProducerConfig};
+use super::transaction::TxnManager;
 use super::ProducerStats;
 use crate::broker::Traffic;
 use crate::cluster::Cluster;
@@ -35,7 +36,7 @@ use crate::records::{increment_sequence, ProducerState};
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName, TransactionalId};
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,6 +132,11 @@ struct BrokerSink {
 pub(crate) enum Command {
     /// Stop once every batch has completed.
     Close,
+    /// Transactions: the producer id / epoch moved (InitProducerId, or a TV2 EndTxn). Every
+    /// partition restarts its sequences at 0 under it once nothing of it is in flight.
+    SetIds(ProducerIds),
+    /// Transactions: the open transaction is being aborted; fail every batch not in flight.
+    AbortUndrained,
 }
 
 pub(crate) struct Sender {
@@ -148,6 +154,8 @@ pub(crate) struct Sender {
     refreshing: Arc<AtomicBool>,
     stats: Arc<ProducerStats>,
     closing: bool,
+    /// The transaction manager of a transactional producer.
+    txn: Option<Arc<TxnManager>>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -165,6 +173,7 @@ impl Sender {
         ids: ProducerIds,
         commands: mpsc::UnboundedReceiver<Command>,
         stats: Arc<ProducerStats>,
+        txn: Option<Arc<TxnManager>>,
     ) -> Self {
         let (completions_tx, completions) = mpsc::unbounded_channel();
         Self {
@@ -182,6 +191,64 @@ impl Sender {
             refreshing: Arc::new(AtomicBool::new(false)),
             stats,
             closing: false,
+            txn,
+        }
+    }
+
+    fn on_command(&mut self, cmd: Option<Command>) {
+        match cmd {
+            Some(Command::Close) | None => self.closing = true,
+            Some(Command::SetIds(ids)) => {
+                tracing::debug!(
+                    producer_id = ids.id,
+                    epoch = ids.epoch,
+                    "producer id / epoch moved"
+                );
+                self.ids = ids;
+            }
+            Some(Command::AbortUndrained) => self.abort_undrained(),
+        }
+    }
+
+    /// Fails every batch of the aborted transaction that is not in flight: queued in the
+    /// accumulator or waiting in a retry queue (Java `RecordAccumulator.abortUndrainedBatches`).
+    /// In-flight batches finish normally; EndTxn(abort) waits for them.
+    fn abort_undrained(&mut self) {
+        let Some(txn) = self.txn.clone() else { return };
+        let topics: Vec<_> = self
+            .acc
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut aborted = Vec::new();
+        for topic in topics {
+            for (p, queue) in topic.partitions.iter().enumerate() {
+                let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                aborted.extend(
+                    q.batches
+                        .drain(..)
+                        .map(|b| ((Arc::clone(&topic.name), p as i32), b)),
+                );
+            }
+        }
+        for (tp, ps) in self.parts.iter_mut() {
+            aborted.extend(ps.retry.drain(..).map(|b| (tp.clone(), b)));
+        }
+        let n = aborted.len();
+        for (tp, batch) in aborted {
+            let err = txn.aborted();
+            txn.batch_failed(&err, batch.frozen.is_some());
+            tracing::debug!(topic = %tp.0, partition = tp.1, "batch aborted with its transaction");
+            batch
+                .completion
+                .complete(Err(ProduceError::NotPersisted(Arc::new(err))));
+            self.acc.finished(&batch);
+        }
+        if n > 0 {
+            tracing::info!(batches = n, "aborted queued batches of the aborted transaction");
         }
     }
 
@@ -191,9 +258,7 @@ impl Sender {
                 self.on_completion(c);
             }
             while let Ok(cmd) = self.commands.try_recv() {
-                match cmd {
-                    Command::Close => self.closing = true,
-                }
+                self.on_command(Some(cmd));
             }
             if !self.bump_for.is_empty() {
                 self.maybe_bump_epoch();
@@ -217,9 +282,7 @@ impl Sender {
                         self.on_completion(c);
                     }
                 }
-                cmd = self.commands.recv() => match cmd {
-                    Some(Command::Close) | None => self.closing = true,
-                },
+                cmd = self.commands.recv() => self.on_command(cmd),
                 _ = self.acc.wake.notified() => {}
                 _ = tokio::time::sleep_until(sleep_until) => {}
             }
@@ -246,15 +309,20 @@ impl Sender {
     /// must be bumped before it sends more.
     fn fail(&mut self, tp: &Tp, batch: ProducerBatch, err: Error) {
         let possibly = batch.maybe_persisted || err.outcome() == Outcome::PossiblyPersisted;
+        if let Some(txn) = &self.txn {
+            // Inside a transaction a failed batch makes the transaction abortable (or the
+            // producer fatally failed); a sequence gap is healed by the abort, never by a
+            // mid-transaction epoch bump (TV2: EndTxn bumps; TV1: InitProducerId after abort).
+            txn.batch_failed(&err, batch.frozen.is_some());
+        } else if self.cfg.idempotence && batch.frozen.is_some() {
+            self.bump_for.insert(tp.clone());
+        }
         let err = Arc::new(err);
         let result = if possibly {
             ProduceError::PossiblyPersisted(err)
         } else {
             ProduceError::NotPersisted(err)
         };
-        if self.cfg.idempotence && batch.frozen.is_some() {
-            self.bump_for.insert(tp.clone());
-        }
         tracing::debug!(topic = %tp.0, partition = tp.1, error = %result, "batch failed");
         batch.completion.complete(Err(result));
         self.acc.finished(&batch);
@@ -372,6 +440,7 @@ impl Sender {
                 // restart it under a new one (it lands after this batch: order for it is lost,
                 // and we log that loudly).
                 diverged = self.cfg.idempotence
+                    && self.txn.is_none()
                     && ps.retry.iter().any(|b| {
                         b.drain_order < batch.drain_order
                             && b.frozen
@@ -409,6 +478,20 @@ impl Sender {
     ) {
         const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
         const UNKNOWN_PRODUCER_ID: i16 = 59;
+        const CONCURRENT_TRANSACTIONS: i16 = 51;
+        if self.txn.is_some() && code == CONCURRENT_TRANSACTIONS {
+            // TV2: the broker enlisting the partition found the previous transaction still
+            // completing; the batch was refused before any append, so it is simply retried.
+            self.retry_or_fail(tp, batch, err);
+            return;
+        }
+        if self.txn.is_some() && (code == OUT_OF_ORDER_SEQUENCE_NUMBER || code == UNKNOWN_PRODUCER_ID) {
+            // Inside a transaction these make the transaction abortable: no mid-transaction
+            // InitProducerId or local bump (Java `TransactionManager.handleFailedBatch`; KIP-360
+            // lets the transactional producer bump its epoch after the abort instead).
+            self.fail(tp, batch, err);
+            return;
+        }
         if self.cfg.idempotence && code == OUT_OF_ORDER_SEQUENCE_NUMBER {
             // Only the batch right after our last acknowledged one proves a real gap on the
             // broker; a later batch failing this way is collateral of an earlier failure and is
@@ -490,7 +573,7 @@ impl Sender {
                     producer_id: ids.id,
                     producer_epoch: ids.epoch,
                     base_sequence: seq,
-                    transactional: false,
+                    transactional: self.txn.is_some(),
                 });
                 seq = increment_sequence(seq, b.record_count);
             }
@@ -502,6 +585,7 @@ impl Sender {
         let cluster = &self.cluster;
         let completions = &self.completions_tx;
         let cfg = &self.cfg;
+        let txn = &self.txn;
         self.sinks.entry(broker).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(sink_loop(
@@ -510,6 +594,7 @@ impl Sender {
                 rx,
                 completions.clone(),
                 Arc::clone(cfg),
+                txn.clone(),
             ));
             BrokerSink { tx, in_flight: 0 }
         })
@@ -628,7 +713,7 @@ impl Sender {
                             producer_id: ps.ids.id,
                             producer_epoch: ps.ids.epoch,
                             base_sequence: seq,
-                            transactional: false,
+                            transactional: self.txn.is_some(),
                         }
                     } else {
                         ProducerState::NONE
@@ -738,6 +823,7 @@ async fn sink_loop(
     mut rx: mpsc::UnboundedReceiver<SinkRequest>,
     completions: mpsc::UnboundedSender<Completion>,
     cfg: Arc<ProducerConfig>,
+    txn: Option<Arc<TxnManager>>,
 ) {
     type Waiting = (Vec<(Tp, u64)>, PendingResponse<ProduceRequest>);
     let (wait_tx, mut wait_rx) = mpsc::unbounded_channel::<Waiting>();
@@ -779,7 +865,10 @@ async fn sink_loop(
             }
         };
         let result = async {
-            let version = conn.version::<ProduceRequest>()?;
+            let mut version = conn.version::<ProduceRequest>()?;
+            if let Some(cap) = txn.as_ref().and_then(|t| t.produce_version_cap()) {
+                version = version.min(cap);
+            }
             let request = build_request(&req, version, &cfg);
             if cfg.acks == Acks::None {
                 conn.send_no_response(&request, version).await?;
@@ -839,6 +928,11 @@ fn build_request(req: &SinkRequest, version: i16, cfg: &ProducerConfig) -> Produ
         }
     }
     ProduceRequest::default()
+        .with_transactional_id(
+            cfg.transactional_id
+                .as_ref()
+                .map(|t| TransactionalId(StrBytes::from_string(t.clone()))),
+        )
         .with_acks(cfg.acks.wire())
         .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
         .with_topic_data(topics)
