@@ -268,7 +268,19 @@ impl Admin {
         partitions: &[i32],
         spec: OffsetSpec,
     ) -> Result<HashMap<i32, ListedOffset>> {
-        self.retrying(|| self.list_offsets_once(topic, partitions, spec))
+        self.list_offsets_isolated(topic, partitions, spec, 0).await
+    }
+
+    /// [`Self::list_offsets`] with an isolation level (0 read_uncommitted, 1 read_committed:
+    /// `Latest` is then the last stable offset, as a read_committed consumer needs).
+    pub async fn list_offsets_isolated(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        spec: OffsetSpec,
+        isolation_level: i8,
+    ) -> Result<HashMap<i32, ListedOffset>> {
+        self.retrying(|| self.list_offsets_once(topic, partitions, spec, isolation_level))
             .await
     }
 
@@ -277,6 +289,7 @@ impl Admin {
         topic: &str,
         partitions: &[i32],
         spec: OffsetSpec,
+        isolation_level: i8,
     ) -> Result<HashMap<i32, ListedOffset>> {
         let md = self
             .cluster
@@ -303,6 +316,7 @@ impl Admin {
             let conn = self.cluster.broker(leader)?.connection(Traffic::Admin).await?;
             let req = ListOffsetsRequest::default()
                 .with_replica_id(BrokerId(-1))
+                .with_isolation_level(isolation_level)
                 .with_topics(vec![ListOffsetsTopic::default()
                     .with_name(TopicName(StrBytes::from_string(topic.to_string())))
                     .with_partitions(
