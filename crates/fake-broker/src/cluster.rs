@@ -47,6 +47,35 @@ pub struct StoredBatch {
     pub max_timestamp: i64,
 }
 
+/// One transactional id's transaction, as the fake coordinator keeps it (Kafka's
+/// `TransactionMetadata`, reduced to what the client can observe).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TxnEntry {
+    /// The partitions of the open transaction (`None`: no transaction open).
+    pub(crate) ongoing: Option<std::collections::BTreeSet<(String, i32)>>,
+    /// The result of the last completed transaction (true: committed).
+    pub(crate) last_result: Option<bool>,
+    /// Transactions completed by EndTxn(commit).
+    pub(crate) commits: usize,
+    /// Transactions completed by EndTxn(abort) or aborted by a fencing InitProducerId.
+    pub(crate) aborts: usize,
+}
+
+/// What the fake's transaction coordinator knows about one transactional id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnSummary {
+    /// Current producer id.
+    pub producer_id: i64,
+    /// Current epoch.
+    pub epoch: i16,
+    /// Whether a transaction is open.
+    pub ongoing: bool,
+    /// Transactions committed (each counted once, however often EndTxn was retried).
+    pub commits: usize,
+    /// Transactions aborted.
+    pub aborts: usize,
+}
+
 /// What Kafka's `BatchMetadata` keeps for duplicate detection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchMeta {
@@ -99,6 +128,8 @@ pub(crate) struct State {
     pub(crate) next_producer_id: i64,
     /// transactional id → (producer id, epoch), for InitProducerId.
     pub(crate) txn_producers: HashMap<String, (i64, i16)>,
+    /// transactional id → its transaction (AddPartitionsToTxn, EndTxn, transactional Produce).
+    pub(crate) txns: HashMap<String, TxnEntry>,
     pub(crate) auto_create_topics: bool,
     next_topic_id: u128,
     next_leader: usize,
@@ -203,6 +234,7 @@ impl Shared {
                 topics: BTreeMap::new(),
                 next_producer_id: 1000,
                 txn_producers: HashMap::new(),
+                txns: HashMap::new(),
                 auto_create_topics: false,
                 next_topic_id: 0,
                 next_leader: 0,

@@ -50,7 +50,7 @@ mod control;
 mod handlers;
 
 pub use batch::{BatchError, BatchHeader};
-pub use cluster::StoredBatch;
+pub use cluster::{StoredBatch, TxnSummary};
 pub use conn::ConnError;
 pub use control::{produce_error_response, Action, ControlHandle, ControlRequest, RespondFn, RewriteFn};
 
@@ -245,6 +245,21 @@ impl FakeCluster {
     /// If the topic or partition does not exist.
     pub fn log_start_offset(&self, topic: &str, partition: i32) -> i64 {
         self.with_partition(topic, partition, |p| p.log_start_offset)
+    }
+
+    /// The fake transaction coordinator's view of `transactional_id` (`None`: never
+    /// initialized).
+    pub fn transaction(&self, transactional_id: &str) -> Option<TxnSummary> {
+        let state = lock(&self.shared.state);
+        let (producer_id, epoch) = *state.txn_producers.get(transactional_id)?;
+        let t = state.txns.get(transactional_id).cloned().unwrap_or_default();
+        Some(TxnSummary {
+            producer_id,
+            epoch,
+            ongoing: t.ongoing.is_some(),
+            commits: t.commits,
+            aborts: t.aborts,
+        })
     }
 
     /// How many requests of this key the cluster has received and decoded (all nodes,

@@ -76,7 +76,7 @@ async fn api_versions_round_trip_and_kip511() {
             .expect("produce");
         assert_eq!(produce.min_version, 3);
         assert_eq!(produce.max_version, ApiKey::Produce.valid_versions().max);
-        assert_eq!(resp.api_keys.len(), 8, "only implemented APIs are advertised");
+        assert_eq!(resp.api_keys.len(), 10, "only implemented APIs are advertised");
         let ipi = resp
             .api_keys
             .iter()

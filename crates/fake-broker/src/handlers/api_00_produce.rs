@@ -11,8 +11,10 @@
 //! 2. exactly one v2 batch (else INVALID_RECORD), zstd only from v7 (else
 //!    UNSUPPORTED_COMPRESSION_TYPE), size ≤ 1048588 (MESSAGE_TOO_LARGE), CRC (CORRUPT_MESSAGE);
 //! 3. header sanity: offset range vs record count, no control batch, sequence ≥ 0 when there is
-//!    a producer id (INVALID_RECORD); transactional batches get INVALID_TXN_STATE (no
-//!    transactions here);
+//!    a producer id (INVALID_RECORD); a transactional batch must come in a request with a
+//!    transactional id whose open transaction holds the partition (AddPartitionsToTxn, v1
+//!    protocol: the fake doesn't enlist partitions from Produce v12+), else INVALID_TXN_STATE
+//!    (Kafka: "Record was not part of an ongoing transaction"). No markers are written;
 //! 4. idempotence, per (partition, producer id), against Kafka's ProducerStateEntry (epoch + the
 //!    last 5 batches):
 //!    - same epoch and the exact first/last sequence of one of the last 5 batches → duplicate:
@@ -77,27 +79,35 @@ pub(crate) fn handle(shared: &Shared, node: i32, version: i16, req: &ProduceRequ
                         -1,
                     )),
                     Some(_) if !matches!(req.acks, -1..=1) => Err((code::INVALID_REQUIRED_ACKS, -1)),
-                    Some(_) if req.transactional_id.is_some() => Err((code::INVALID_TXN_STATE, -1)),
-                    Some(name) => match leader_partition(&mut state, node, name, pd.index) {
-                        Err(e) => {
-                            if e == code::NOT_LEADER_OR_FOLLOWER {
-                                if let Some(p) = state
-                                    .topics
-                                    .get(name)
-                                    .and_then(|t| t.partitions.get(pd.index as usize))
-                                {
-                                    if version >= 10 {
-                                        r.current_leader = LeaderIdAndEpoch::default()
-                                            .with_leader_id(BrokerId(p.leader))
-                                            .with_leader_epoch(p.leader_epoch);
-                                        leader_hints.push(p.leader);
+                    Some(name) => {
+                        let txn_ok = req.transactional_id.as_ref().is_some_and(|id| {
+                            state
+                                .txns
+                                .get(id.0.as_str())
+                                .and_then(|t| t.ongoing.as_ref())
+                                .is_some_and(|parts| parts.contains(&(name.clone(), pd.index)))
+                        });
+                        match leader_partition(&mut state, node, name, pd.index) {
+                            Err(e) => {
+                                if e == code::NOT_LEADER_OR_FOLLOWER {
+                                    if let Some(p) = state
+                                        .topics
+                                        .get(name)
+                                        .and_then(|t| t.partitions.get(pd.index as usize))
+                                    {
+                                        if version >= 10 {
+                                            r.current_leader = LeaderIdAndEpoch::default()
+                                                .with_leader_id(BrokerId(p.leader))
+                                                .with_leader_epoch(p.leader_epoch);
+                                            leader_hints.push(p.leader);
+                                        }
                                     }
                                 }
+                                Err((e, -1))
                             }
-                            Err((e, -1))
+                            Ok(p) => append(p, version, pd.records.as_ref(), txn_ok),
                         }
-                        Ok(p) => append(p, version, pd.records.as_ref()),
-                    },
+                    }
                 };
                 match outcome {
                     Ok(a) => {
@@ -155,7 +165,12 @@ struct Appended {
 }
 
 /// Validates and appends one partition's records. `Err((code, log_start_offset))`.
-fn append(p: &mut Partition, version: i16, records: Option<&bytes::Bytes>) -> Result<Appended, (i16, i64)> {
+fn append(
+    p: &mut Partition,
+    version: i16,
+    records: Option<&bytes::Bytes>,
+    txn_ok: bool,
+) -> Result<Appended, (i16, i64)> {
     // ProduceRequest.validateRecords (KafkaApis): log start offset not reported.
     let records = records.ok_or((code::INVALID_RECORD, -1))?;
     let batches = batch::split_batches(records).map_err(|_| (code::CORRUPT_MESSAGE, -1))?;
@@ -187,9 +202,8 @@ fn append(p: &mut Partition, version: i16, records: Option<&bytes::Bytes>) -> Re
     {
         return Err((code::INVALID_RECORD, lso));
     }
-    // No transactions in this fake: a transactional batch is never part of an ongoing
-    // transaction (Kafka: InvalidTxnStateException "Record was not part of an ongoing transaction").
-    if header.is_transactional() {
+    // Kafka: InvalidTxnStateException "Record was not part of an ongoing transaction".
+    if header.is_transactional() != txn_ok {
         return Err((code::INVALID_TXN_STATE, lso));
     }
 

@@ -11,8 +11,9 @@
 //! `transaction.max.timeout.ms`) → INVALID_TRANSACTION_TIMEOUT; first use → new producer id,
 //! epoch 0; later uses → same id, epoch + 1 (a new id at epoch 0 when the epoch would reach
 //! `i16::MAX`), but when the request names a producer id and epoch (v3+, KIP-360) that are not
-//! the current ones → PRODUCER_FENCED. Deviation: no transaction state behind it (nothing to
-//! abort or complete first).
+//! the current ones → PRODUCER_FENCED. An open transaction of the id is aborted at once (Kafka
+//! aborts it and answers CONCURRENT_TRANSACTIONS until the markers are written; the fake has no
+//! markers to wait for).
 
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
@@ -61,6 +62,11 @@ pub(crate) fn handle(shared: &Shared, version: i16, req: &InitProducerIdRequest)
                     }
                 }
             };
+            let entry = state.txns.entry(txn.clone()).or_default();
+            if entry.ongoing.take().is_some() {
+                entry.aborts += 1;
+                entry.last_result = Some(false);
+            }
             state.txn_producers.insert(txn, next);
             next
         }

@@ -16,6 +16,8 @@ pub(crate) mod api_10_find_coordinator;
 pub(crate) mod api_18_api_versions;
 pub(crate) mod api_19_create_topics;
 pub(crate) mod api_22_init_producer_id;
+pub(crate) mod api_24_add_partitions_to_txn;
+pub(crate) mod api_26_end_txn;
 
 /// Kafka error codes used by the handlers.
 pub(crate) mod code {
@@ -36,6 +38,7 @@ pub(crate) mod code {
     pub(crate) const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     pub(crate) const INVALID_PRODUCER_EPOCH: i16 = 47;
     pub(crate) const INVALID_TXN_STATE: i16 = 48;
+    pub(crate) const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
     pub(crate) const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
     pub(crate) const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
     pub(crate) const FENCED_LEADER_EPOCH: i16 = 74;
@@ -47,7 +50,7 @@ pub(crate) mod code {
 }
 
 /// The APIs this fake broker implements, in ApiVersions order.
-pub(crate) const IMPLEMENTED: [ApiKey; 8] = [
+pub(crate) const IMPLEMENTED: [ApiKey; 10] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -56,6 +59,8 @@ pub(crate) const IMPLEMENTED: [ApiKey; 8] = [
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
     ApiKey::InitProducerId,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::EndTxn,
 ];
 
 /// The version range we accept for an API: what kafka-protocol can both decode (request) and
@@ -80,6 +85,12 @@ fn range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::ApiVersions => both::<m::ApiVersionsRequest, m::ApiVersionsResponse>(),
         ApiKey::CreateTopics => both::<m::CreateTopicsRequest, m::CreateTopicsResponse>(),
         ApiKey::InitProducerId => both::<m::InitProducerIdRequest, m::InitProducerIdResponse>(),
+        // v4+ is the broker-to-broker batched form (KIP-890 part 1); clients use v0-3.
+        ApiKey::AddPartitionsToTxn => {
+            let (min, max) = both::<m::AddPartitionsToTxnRequest, m::AddPartitionsToTxnResponse>();
+            (min, max.min(3))
+        }
+        ApiKey::EndTxn => both::<m::EndTxnRequest, m::EndTxnResponse>(),
         _ => return None,
     })
 }
@@ -120,6 +131,10 @@ pub(crate) async fn handle(shared: &Shared, req: &ControlRequest) -> ResponseKin
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(api_22_init_producer_id::handle(shared, v, r))
         }
+        RequestKind::AddPartitionsToTxn(r) => {
+            ResponseKind::AddPartitionsToTxn(api_24_add_partitions_to_txn::handle(shared, r))
+        }
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(api_26_end_txn::handle(shared, v, r)),
         // conn.rs closes the connection before dispatching an API we do not implement.
         other => unreachable!("dispatch of unimplemented api {other:?}"),
     }

@@ -260,6 +260,15 @@ impl Sender {
             while let Ok(cmd) = self.commands.try_recv() {
                 self.on_command(Some(cmd));
             }
+            if self
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.state() == super::TransactionState::AbortableError)
+            {
+                // The transaction can only be aborted: don't send what is still queued (Java
+                // `Sender.maybeAbortBatches`).
+                self.abort_undrained();
+            }
             if !self.bump_for.is_empty() {
                 self.maybe_bump_epoch();
             }

@@ -854,7 +854,10 @@ impl TxnManager {
     /// `begin_transaction` (local, as in Java).
     pub async fn begin(&self) -> Result<()> {
         let _op = self.op.lock().await;
-        self.check_not_fatal()?;
+        // Java `maybeFailWithError`: an abortable error must be cleared by an abort first.
+        if let Some(e) = self.stored_error() {
+            return Err(e);
+        }
         if self.state() != TransactionState::Ready {
             return Err(self.invalid("begin_transaction"));
         }
