@@ -303,3 +303,91 @@ async fn producer_fenced_on_produce_is_fatal_for_every_later_call() {
         "a fenced producer sends no EndTxn"
     );
 }
+
+/// Every EndTxn answer is lost until `max.block.ms` runs out: `commit_transaction` fails with a
+/// timeout and the outcome is unknown to the producer. It stays Committing: no new transaction
+/// can begin and an abort is refused (the decision was commit — aborting now could contradict
+/// what the coordinator already did). Calling `commit_transaction` again resumes the same
+/// EndTxn, which the coordinator answers idempotently: one commit, no torn or resurrected
+/// transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commit_whose_end_txn_outcome_is_unknown_must_be_resumed_not_replaced() {
+    let fake = FakeCluster::start(1).await;
+    fake.create_topic(TOPIC, 2);
+    let losing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let lose = Arc::clone(&losing);
+    let fault = fake.control(ApiKey::EndTxn, move |_req: &ControlRequest| {
+        if lose.load(Ordering::SeqCst) {
+            Action::HandleThenDrop
+        } else {
+            Action::Pass
+        }
+    });
+    let props = Properties::new()
+        .with("bootstrap.servers", fake.bootstrap())
+        .with("transactional.id", "tx-unknown-end")
+        .with("retry.backoff.ms", "50")
+        .with("max.block.ms", "1500");
+    let p = Producer::connect(ProducerConfig::from_properties(&props).expect("config"))
+        .await
+        .expect("producer");
+    p.init_transactions().await.expect("init");
+    p.begin_transaction().await.expect("begin");
+    let futures = send_all(&p, "a", 4).await;
+    let e = p
+        .commit_transaction()
+        .await
+        .expect_err("no EndTxn answer within max.block.ms");
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        fault.hits() >= 2,
+        "EndTxn was retried while its answers were lost"
+    );
+    for f in futures {
+        f.try_result().expect("flushed before EndTxn").expect("delivered");
+    }
+    assert_eq!(p.transaction_state(), Some(TransactionState::Committing));
+    let e = p
+        .begin_transaction()
+        .await
+        .expect_err("no new transaction while the commit is unknown");
+    assert!(
+        matches!(
+            txn_error(&e),
+            TransactionError::InvalidState {
+                state: TransactionState::Committing,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("call it again"), "{e}");
+    let e = p
+        .abort_transaction()
+        .await
+        .expect_err("no abort after a commit decision");
+    assert!(
+        matches!(txn_error(&e), TransactionError::InvalidState { .. }),
+        "{e}"
+    );
+
+    losing.store(false, Ordering::SeqCst);
+    let before = fake.request_count(ApiKey::EndTxn);
+    p.commit_transaction()
+        .await
+        .expect("the resumed commit completes");
+    assert_eq!(
+        fake.request_count(ApiKey::EndTxn),
+        before + 1,
+        "one more EndTxn, answered"
+    );
+    let t = fake.transaction("tx-unknown-end").expect("known");
+    assert_eq!(
+        (t.commits, t.aborts, t.ongoing),
+        (1, 0, false),
+        "committed once: {t:?}"
+    );
+    p.begin_transaction()
+        .await
+        .expect("the next transaction may begin now");
+}

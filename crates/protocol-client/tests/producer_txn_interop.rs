@@ -340,7 +340,19 @@ async fn second_producer_fences_the_first(force_v1: bool) {
     assert_eq!(b_pid, a_pid, "same transactional id, same producer id");
     assert!(b_epoch > a_epoch, "B's epoch {b_epoch} above A's {a_epoch}");
 
-    // A's commit is refused by the coordinator: fenced, fatal.
+    // The zombie resumes: a record sent with the old epoch never gets in (refused when the
+    // partition is enlisted, TV1, or by the partition leader's epoch check, TV2).
+    match a
+        .send(ProducerRecord::new(topic.as_str(), value(100, 99)).partition(1))
+        .await
+    {
+        Err(e) => assert!(matches!(e.cause(), Error::Transaction(t) if t.is_fatal()), "{e}"),
+        Ok(f) => {
+            let e = f.wait().await.expect_err("a fenced epoch's record is refused");
+            assert!(!e.possibly_persisted(), "{e}");
+        }
+    }
+    // A's commit is refused: fenced, fatal.
     let e = a.commit_transaction().await.expect_err("A is fenced");
     let te = txn_error(&e);
     assert!(te.is_fatal(), "commit of a fenced producer: {te}");
