@@ -111,10 +111,13 @@ impl Node {
         self.long_value() as i32
     }
 
-    /// `doubleValue()` (0.0 for non-numbers).
+    /// `doubleValue()` (0.0 for non-numbers). A number with a fraction or exponent is a
+    /// `BigDecimal` in Kafka's reader (`USE_BIG_DECIMAL_FOR_FLOATS`), which has no negative
+    /// zero: `-0.0` reads as `0.0`, as it does in Kafka.
     pub fn double_value(&self) -> f64 {
         match self {
-            Node::Number(t) => t.parse().unwrap_or(0.0),
+            Node::Number(t) if self.is_integral() => t.parse().unwrap_or(0.0),
+            Node::Number(_) => self.decimal().map_or(0.0, |d| d.to_f64()),
             _ => 0.0,
         }
     }
@@ -127,7 +130,7 @@ impl Node {
                 Ok(v) => v as f32,
                 Err(_) => t.parse().unwrap_or(0.0),
             },
-            Node::Number(t) => t.parse().unwrap_or(0.0),
+            Node::Number(_) => self.decimal().map_or(0.0, |d| d.to_f32()),
             _ => 0.0,
         }
     }
@@ -189,7 +192,8 @@ impl Node {
 }
 
 /// Jackson's string escaping: `"` and `\` escaped, control characters as `\b \t \n \f \r`
-/// or `\u00XX` with upper-case hex, everything else (including non-ASCII) as UTF-8.
+/// or `\u00XX` with upper-case hex, characters beyond U+FFFF as an escaped surrogate pair,
+/// everything else (including other non-ASCII) as UTF-8.
 pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
@@ -203,6 +207,14 @@ pub fn write_string(s: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            // Jackson's UTF-8 generator escapes characters outside the BMP as a surrogate pair
+            // (`COMBINE_UNICODE_SURROGATES_IN_UTF8` is off by default).
+            c if (c as u32) > 0xFFFF => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{:04X}", u);
+                }
             }
             c => out.push(c),
         }
@@ -631,7 +643,7 @@ mod tests {
         let n = Node::parse(br#" {"b":1.50,"a":[true,null,"x\u001f\u00e9\ud83d\ude00"],"b":-2} "#).unwrap();
         assert_eq!(
             n.to_json(),
-            "{\"b\":-2,\"a\":[true,null,\"x\\u001F\u{e9}\u{1F600}\"]}"
+            "{\"b\":-2,\"a\":[true,null,\"x\\u001F\u{e9}\\uD83D\\uDE00\"]}"
         );
         assert_eq!(Node::parse(b"1.50").unwrap(), Node::Number("1.50".into()));
         for bad in [
@@ -664,5 +676,10 @@ mod tests {
         assert!(!n("1.0").is_int());
         assert_eq!(Node::String("5".into()).long_value(), 0);
         assert_eq!(n("0.1").float_value(), 0.1f32);
+        assert_eq!(n("1.5e3").double_value(), 1500.0);
+        assert!(
+            n("-0.0").double_value().is_sign_positive(),
+            "BigDecimal has no -0"
+        );
     }
 }
