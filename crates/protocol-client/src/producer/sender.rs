@@ -21,6 +21,12 @@
 //!   sequence assigned leave a gap the broker can't accept: the producer bumps its epoch
 //!   locally (KIP-360) once those partitions have nothing in flight, and restamps their queued
 //!   retries from sequence 0. Other partitions move to the new epoch when they are idle.
+//! - a transactional producer (transaction.rs) never bumps locally: a batch that fails for good
+//!   makes the transaction abortable (or the producer fatally failed, when fenced); its queued
+//!   batches then fail as aborted, and the epoch moves at the transaction's end (TV2 EndTxn, or
+//!   TV1 InitProducerId after the abort, KIP-360). Produce requests carry the transactional id,
+//!   and under transaction protocol v1 go out at most at v11 (v12+ makes the broker enlist the
+//!   partition itself, KIP-890).
 
 use super::accumulator::Accumulator;
 use super::batch::{BatchAck, ProduceError, ProducerBatch};
