@@ -500,3 +500,100 @@ async fn offsets_sent_to_a_transaction_are_committed_only_when_it_commits_v2() {
 async fn offsets_sent_to_a_transaction_are_committed_only_when_it_commits_v1() {
     offsets_follow_the_transaction(true).await;
 }
+
+/// An abortable error from a real broker: a record larger than the topic's `max.message.bytes`
+/// fails its batch (MESSAGE_TOO_LARGE), so the transaction can't commit. After the abort the
+/// producer carries on: TV1 bumps its epoch with InitProducerId(id, epoch) (KIP-360, the failed
+/// batch left a sequence gap), TV2 gets the next epoch from EndTxn. read_committed sees only
+/// the transaction that committed.
+async fn abortable_error_then_abort_and_carry_on(force_v1: bool) {
+    let kafka = require_kafka!();
+    let bootstrap = kafka.bootstrap.as_str();
+    let label = if force_v1 { "v1" } else { "v2" };
+    let topic = unique_topic(&format!("txn-abortable-{label}"));
+    let admin = Admin::connect(ClientConfig::new(bootstrap).expect("client config"))
+        .await
+        .expect("admin");
+    admin
+        .create_topic(NewTopic::new(&topic, PARTITIONS).config("max.message.bytes", "2000"))
+        .await
+        .expect("create topic");
+    admin
+        .list_offsets(&topic, &[], OffsetSpec::Latest)
+        .await
+        .expect("every partition serves");
+    let p = txn_producer(
+        bootstrap,
+        &unique_topic(&format!("txn-abortable-id-{label}")),
+        force_v1,
+    )
+    .await;
+    p.init_transactions().await.expect("init");
+    let (pid, epoch0) = p.producer_id();
+
+    p.begin_transaction().await.expect("begin 1");
+    let small = p
+        .send(ProducerRecord::new(topic.as_str(), value(1, 0)).partition(0))
+        .await
+        .expect("queued");
+    let big = p
+        .send(ProducerRecord::new(topic.as_str(), Bytes::from(vec![b'x'; 5000])).partition(1))
+        .await
+        .expect("queued");
+    p.flush().await;
+    let e = big.wait().await.expect_err("larger than max.message.bytes");
+    assert!(!e.possibly_persisted(), "{e}");
+    small
+        .wait()
+        .await
+        .expect("the small record reached the log (to be aborted)");
+    assert_eq!(p.transaction_state(), Some(TransactionState::AbortableError));
+    let e = p
+        .commit_transaction()
+        .await
+        .expect_err("a transaction with a failed record can't commit");
+    assert!(txn_error(&e).is_abortable(), "{e}");
+    p.abort_transaction().await.expect("abort");
+    assert_eq!(
+        p.producer_id(),
+        (pid, epoch0 + 1),
+        "{label}: the epoch moved with the abort"
+    );
+    let inits = p
+        .transaction_stats()
+        .expect("transactional")
+        .producer_ids
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        inits,
+        if force_v1 { 2 } else { 1 },
+        "{label}: InitProducerId calls (TV1 bumps with one after the abort; TV2's EndTxn bumps)"
+    );
+
+    p.begin_transaction().await.expect("begin 2");
+    for i in 0..3u32 {
+        let _ = p
+            .send(ProducerRecord::new(topic.as_str(), value(2, i)).partition(i as i32))
+            .await
+            .expect("queued");
+    }
+    p.commit_transaction().await.expect("commit 2");
+    p.close().await;
+    let out = consume(bootstrap, &topic, "read_committed", 4, 8_000);
+    let seen: BTreeSet<String> = read_back(&out).into_iter().map(|l| l.2).collect();
+    let expected: BTreeSet<String> = (0..3).map(|i| value(2, i)).collect();
+    assert_eq!(
+        seen, expected,
+        "{label}: read_committed sees the second transaction only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abortable_error_is_aborted_and_the_producer_carries_on_v2() {
+    abortable_error_then_abort_and_carry_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abortable_error_is_aborted_and_the_producer_carries_on_v1() {
+    abortable_error_then_abort_and_carry_on(true).await;
+}
