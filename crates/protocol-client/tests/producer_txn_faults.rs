@@ -391,3 +391,43 @@ async fn commit_whose_end_txn_outcome_is_unknown_must_be_resumed_not_replaced() 
         .await
         .expect("the next transaction may begin now");
 }
+
+/// InitProducerId answered CONCURRENT_TRANSACTIONS (the coordinator still completing the
+/// previous producer's transaction), COORDINATOR_LOAD_IN_PROGRESS and NOT_COORDINATOR: each is
+/// retried, the last after looking the coordinator up again, and init succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn init_transactions_retries_coordinator_errors_and_rediscovers_after_not_coordinator() {
+    let fake = FakeCluster::start(1).await;
+    fake.create_topic(TOPIC, 2);
+    let fault = fake.control(ApiKey::InitProducerId, |req: &ControlRequest| {
+        let code = match req.seq {
+            0 => 51, // CONCURRENT_TRANSACTIONS
+            1 => 14, // COORDINATOR_LOAD_IN_PROGRESS
+            2 => 16, // NOT_COORDINATOR
+            _ => return Action::Pass,
+        };
+        Action::Respond(ResponseKind::InitProducerId(
+            kafka_protocol::messages::InitProducerIdResponse::default()
+                .with_error_code(code)
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1),
+        ))
+    });
+    let p = txn_producer(&fake, "tx-init-retries").await;
+    p.init_transactions()
+        .await
+        .expect("init after retriable coordinator errors");
+    assert_eq!(fault.hits(), 3);
+    assert_eq!(fake.request_count(ApiKey::InitProducerId), 4);
+    assert_eq!(
+        fake.request_count(ApiKey::FindCoordinator),
+        2,
+        "looked up once, and again after NOT_COORDINATOR"
+    );
+    let t = fake.transaction("tx-init-retries").expect("initialized");
+    assert_eq!(p.producer_id(), (t.producer_id, t.epoch));
+    p.begin_transaction().await.expect("begin");
+    let _ = send_all(&p, "a", 2).await;
+    p.commit_transaction().await.expect("commit");
+    assert_eq!(fake.transaction("tx-init-retries").expect("known").commits, 1);
+}

@@ -1162,10 +1162,8 @@ impl TxnManager {
         }
         {
             let mut inner = self.lock();
-            if !v2 && !commit && bump {
-                inner.epoch_bump_needed = false;
-            }
-            if v2 {
+            if bump || v2 {
+                // Sequences restart at 0 under the new epoch: no gap is left behind.
                 inner.epoch_bump_needed = false;
             }
             inner.ids = Some(next);
