@@ -40,7 +40,13 @@ pub const PLANNED_APIS: &[ApiKey] = &[
 /// capped at the newest version of the Kafka specs our response bounds check was generated
 /// from (protocol::bounds), so every response we decode has been checked first.
 pub fn codec_versions(key: ApiKey) -> VersionRange {
-    let codec = key.valid_versions();
+    let mut codec = key.valid_versions();
+    if let Some(m) = crate::protocol::message_versions(key) {
+        codec = VersionRange {
+            min: codec.min.max(m.min),
+            max: codec.max.min(m.max),
+        };
+    }
     match crate::protocol::response_shape(key) {
         Some(shape) => VersionRange {
             min: codec.min,
@@ -67,6 +73,20 @@ mod tests {
         let ours = codec_versions(ApiKey::Produce);
         assert_eq!(negotiate(ApiKey::Produce, 3, 1000), Some(ours.max));
         assert_eq!(negotiate(ApiKey::Produce, 3, 9), Some(9.min(ours.max)));
+    }
+
+    #[test]
+    fn codec_versions_never_exceed_the_message_types() {
+        // kafka-protocol 0.18's ApiKey table lists OffsetFetch v10; its messages stop at v9.
+        assert_eq!(codec_versions(ApiKey::OffsetFetch).max, 9);
+        for key in CLIENT_APIS.iter().chain(PLANNED_APIS) {
+            let v = codec_versions(*key);
+            let m = crate::protocol::message_versions(*key).expect("a request kaflow speaks");
+            assert!(
+                v.min >= m.min && v.max <= m.max && v.min <= v.max,
+                "{key:?}: {v:?} vs {m:?}"
+            );
+        }
     }
 
     #[test]

@@ -19,8 +19,10 @@
 pub mod config;
 mod fetch_session;
 mod fetcher;
+pub mod subscription;
 
 pub use config::{ConsumerConfig, IsolationLevel, OffsetReset};
+pub use subscription::GroupConsumer;
 
 use crate::admin::{Admin, OffsetSpec};
 use crate::broker::Traffic;

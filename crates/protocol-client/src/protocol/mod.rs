@@ -35,6 +35,19 @@ macro_rules! requests {
             const NAME: &'static str = stringify!($key);
             type Response = $resp;
         })*
+
+        /// The versions both the request and the response codec of `key` support, for the
+        /// APIs kaflow speaks. kafka-protocol's `ApiKey::valid_versions` can be wider than its
+        /// message types (0.18: OffsetFetch lists v10, its messages stop at v9).
+        pub fn message_versions(key: ApiKey) -> Option<kafka_protocol::protocol::VersionRange> {
+            match key {
+                $(ApiKey::$key => {
+                    let (q, r) = (<$req as Message>::VERSIONS, <$resp as Message>::VERSIONS);
+                    Some(kafka_protocol::protocol::VersionRange { min: q.min.max(r.min), max: q.max.min(r.max) })
+                })*
+                _ => None,
+            }
+        }
     };
 }
 

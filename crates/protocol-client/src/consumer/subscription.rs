@@ -1,0 +1,297 @@
+//! Subscribe mode: a [`Consumer`] whose partitions come from a consumer group, with Java's
+//! at-least-once contract.
+//!
+//! ```text
+//!  GroupConsumer::subscribe(topics)
+//!     ├─ ConsumerGroup (group/): join, sync, heartbeats, rebalance callbacks (background)
+//!     │     revoke(ps): stop handing out ps ─▶ wait until the caller polls again (its last
+//!     │                 batch is then processed) ─▶ commit processed positions of ps
+//!     └─ poll(): confirm the last batch as processed ─▶ apply the group's assignment
+//!                (new partitions start at their committed offset) ─▶ Consumer::poll
+//!                ─▶ drop records of partitions revoked meanwhile ─▶ auto-commit if due
+//! ```
+//!
+//! Records returned by `poll` count as processed when `poll` is called again (as the Java
+//! consumer). A partition leaving this member is committed up to exactly what was processed
+//! before anyone else reads it, so no record is consumed twice unless a member crashes (then the
+//! next owner resumes from the last commit).
+
+use super::{Consumer, ConsumerConfig, ConsumerRecord};
+use crate::cluster::Cluster;
+use crate::config::{ConfigError, Properties};
+use crate::error::Result;
+use crate::group::{
+    Committer, ConsumerGroup, GroupConfig, OffsetAndMetadata, RebalanceListener, TopicPartition,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// What the group says this member owns (revocations take effect here first).
+    owned: BTreeSet<TopicPartition>,
+    /// Positions of records the caller has processed.
+    processed: BTreeMap<TopicPartition, i64>,
+    /// Positions of the records the last `poll` returned (processed at the next `poll`).
+    delivered: BTreeMap<TopicPartition, i64>,
+    /// The caller holds a batch it may still be processing.
+    in_hands: bool,
+}
+
+#[derive(Debug)]
+struct Listener {
+    shared: Arc<Mutex<Shared>>,
+    polled: Arc<Notify>,
+    auto_commit: bool,
+    /// How long a revocation waits for the caller's next poll (the rebalance timeout).
+    wait_limit: Duration,
+}
+
+impl Listener {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl RebalanceListener for Listener {
+    async fn on_partitions_revoked(&mut self, committer: &Committer, partitions: &BTreeSet<TopicPartition>) {
+        {
+            // Registered before looking, so a poll between the look and the wait still wakes us.
+            let polled = Arc::clone(&self.polled);
+            let notified = polled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let busy = {
+                let mut s = self.lock();
+                s.owned.retain(|tp| !partitions.contains(tp));
+                s.in_hands && s.delivered.keys().any(|tp| partitions.contains(tp))
+            };
+            if busy {
+                // The caller may still be processing records of these partitions: their
+                // commit waits for its next poll (Java runs this callback inside poll).
+                let _ = tokio::time::timeout(self.wait_limit, notified).await;
+            }
+            let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = {
+                let mut s = self.lock();
+                let done = std::mem::take(&mut s.delivered);
+                if !s.in_hands {
+                    s.processed.extend(done);
+                } else {
+                    // Still unconfirmed after the wait: keep them for the partitions we keep.
+                    s.delivered = done;
+                }
+                partitions
+                    .iter()
+                    .filter_map(|tp| {
+                        s.processed
+                            .remove(tp)
+                            .map(|o| (tp.clone(), OffsetAndMetadata::new(o)))
+                    })
+                    .collect()
+            };
+            if self.auto_commit && !offsets.is_empty() {
+                if let Err(e) = committer.commit(&offsets).await {
+                    tracing::warn!(error = %e, "commit on revocation failed; the next owner may re-read");
+                }
+            }
+        }
+    }
+
+    fn on_partitions_assigned(
+        &mut self,
+        _committer: &Committer,
+        partitions: &BTreeSet<TopicPartition>,
+    ) -> impl Future<Output = ()> + Send {
+        self.lock().owned.extend(partitions.iter().cloned());
+        async {}
+    }
+
+    fn on_partitions_lost(
+        &mut self,
+        _committer: &Committer,
+        partitions: &BTreeSet<TopicPartition>,
+    ) -> impl Future<Output = ()> + Send {
+        let mut s = self.lock();
+        s.owned.retain(|tp| !partitions.contains(tp));
+        s.processed.retain(|tp, _| !partitions.contains(tp));
+        s.delivered.retain(|tp, _| !partitions.contains(tp));
+        async {}
+    }
+}
+
+/// A consumer group member that fetches its assigned partitions (see the module docs).
+#[derive(Debug)]
+pub struct GroupConsumer {
+    consumer: Consumer,
+    group: ConsumerGroup,
+    shared: Arc<Mutex<Shared>>,
+    polled: Arc<Notify>,
+    auto_commit: Option<Duration>,
+    last_commit: Instant,
+}
+
+impl GroupConsumer {
+    /// Joins `group.id` subscribed to `topics`, with the consumer and group settings read from
+    /// the same properties (`enable.auto.commit`, default true; `auto.commit.interval.ms`,
+    /// default 5000).
+    pub async fn subscribe(props: &Properties, topics: &[&str]) -> Result<Self> {
+        let ccfg = ConsumerConfig::from_properties(props)?;
+        let gcfg = GroupConfig::from_properties(props)?;
+        let auto_commit = props
+            .boolean("enable.auto.commit", true)?
+            .then(|| props.millis("auto.commit.interval.ms", 5000, 0))
+            .transpose()?;
+        let cluster = Cluster::connect(ccfg.client.clone()).await?;
+        Self::with_cluster(cluster, ccfg, gcfg, auto_commit, topics)
+    }
+
+    /// On an existing cluster core; `auto_commit` is the interval, `None` for manual commits
+    /// (revoked partitions are then not committed for the caller either).
+    pub fn with_cluster(
+        cluster: Arc<Cluster>,
+        ccfg: ConsumerConfig,
+        gcfg: GroupConfig,
+        auto_commit: Option<Duration>,
+        topics: &[&str],
+    ) -> Result<Self> {
+        if topics.is_empty() {
+            return Err(ConfigError::new("topics", "", "subscribe needs at least one topic").into());
+        }
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let polled = Arc::new(Notify::new());
+        let listener = Listener {
+            shared: Arc::clone(&shared),
+            polled: Arc::clone(&polled),
+            auto_commit: auto_commit.is_some(),
+            wait_limit: gcfg.rebalance_timeout,
+        };
+        let group = ConsumerGroup::join(Arc::clone(&cluster), gcfg, topics, listener)?;
+        Ok(Self {
+            consumer: Consumer::with_cluster(cluster, ccfg),
+            group,
+            shared,
+            polled,
+            auto_commit,
+            last_commit: Instant::now(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The partitions this member owns right now.
+    pub fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.lock().owned.clone()
+    }
+
+    /// The group handle (generation, state, manual commits).
+    pub fn group(&self) -> &ConsumerGroup {
+        &self.group
+    }
+
+    /// Positions processed so far (what a commit would write).
+    pub fn processed(&self) -> BTreeMap<TopicPartition, i64> {
+        self.lock().processed.clone()
+    }
+
+    /// Records of the owned partitions; see [`Consumer::poll`]. Calling it confirms the
+    /// previous batch as processed.
+    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let owned = {
+            let mut s = self.lock();
+            let done = std::mem::take(&mut s.delivered);
+            s.processed.extend(done);
+            s.in_hands = false;
+            s.owned.clone()
+        };
+        self.polled.notify_waiters();
+        self.apply_assignment(&owned).await?;
+        self.maybe_auto_commit().await;
+        let records = if owned.is_empty() {
+            tokio::time::sleep(timeout.min(Duration::from_millis(100))).await;
+            Vec::new()
+        } else {
+            self.consumer.poll(timeout).await?
+        };
+        let mut s = self.lock();
+        let records: Vec<ConsumerRecord> = records
+            .into_iter()
+            .filter(|r| {
+                s.owned
+                    .iter()
+                    .any(|tp| tp.partition == r.partition && *tp.topic == *r.topic)
+            })
+            .collect();
+        for r in &records {
+            s.delivered
+                .insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
+        }
+        s.in_hands = !records.is_empty();
+        Ok(records)
+    }
+
+    async fn apply_assignment(&mut self, owned: &BTreeSet<TopicPartition>) -> Result<()> {
+        let current = self.consumer.assignment();
+        if &current == owned {
+            return Ok(());
+        }
+        let added: Vec<TopicPartition> = owned.difference(&current).cloned().collect();
+        self.consumer.assign(owned.iter().cloned());
+        if !added.is_empty() {
+            // New partitions start at the group's committed offset; without one,
+            // auto.offset.reset decides.
+            for (tp, committed) in self.group.committed(&added).await? {
+                if let Some(c) = committed {
+                    self.consumer.seek(&tp, c.offset)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn maybe_auto_commit(&mut self) {
+        let Some(interval) = self.auto_commit else { return };
+        if self.last_commit.elapsed() < interval {
+            return;
+        }
+        self.last_commit = Instant::now();
+        if let Err(e) = self.commit_processed().await {
+            tracing::debug!(error = %e, "auto-commit failed");
+        }
+    }
+
+    /// Commits the processed positions of the owned partitions.
+    pub async fn commit_processed(&self) -> Result<()> {
+        let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = {
+            let s = self.lock();
+            s.processed
+                .iter()
+                .filter(|(tp, _)| s.owned.contains(*tp))
+                .map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o)))
+                .collect()
+        };
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        self.group.commit(&offsets).await
+    }
+
+    /// Commits what was returned (as Java's close with auto-commit), then leaves the group.
+    pub async fn close(self) -> Result<()> {
+        {
+            let mut s = self.lock();
+            let done = std::mem::take(&mut s.delivered);
+            s.processed.extend(done);
+            s.in_hands = false;
+        }
+        if self.auto_commit.is_some() {
+            self.commit_processed().await?;
+        }
+        self.group.close().await
+    }
+}
