@@ -152,7 +152,8 @@ impl Committer {
         let timeout = self.member.config().api_timeout;
         let r = offsets::commit(self.member.coordinator(), who, offsets, timeout).await;
         if let Err(Error::Group(GroupError::CommitFailed { error, .. })) = &r {
-            self.member.commit_failed(who.generation_id, error.code());
+            self.member
+                .commit_failed(who.generation_id, &who.member_id, error.code());
         }
         r
     }

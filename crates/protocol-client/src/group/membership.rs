@@ -147,6 +147,7 @@ enum Command {
     /// A commit was answered UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION for this generation.
     Reset {
         generation_id: i32,
+        member_id: String,
         reset_member_id: bool,
     },
     /// Leave and stop.
@@ -195,18 +196,16 @@ impl MemberHandle {
         let _ = self.cmds.send(Command::Rejoin(reason.to_string()));
     }
 
-    /// Tells the engine a commit for `generation_id` was refused with `code`
-    /// (REBALANCE_IN_PROGRESS: rejoin; UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION: reset, rejoin).
-    pub fn commit_failed(&self, generation_id: i32, code: i16) {
+    /// Tells the engine a commit as (`generation_id`, `member_id`) was refused with `code`
+    /// (REBALANCE_IN_PROGRESS: rejoin; UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION: reset and
+    /// rejoin, only if that is still this member's generation, as Java checks).
+    pub fn commit_failed(&self, generation_id: i32, member_id: &str, code: i16) {
         let cmd = match code {
             codes::REBALANCE_IN_PROGRESS => Command::Rejoin("a commit found the group rebalancing".into()),
-            codes::UNKNOWN_MEMBER_ID => Command::Reset {
-                generation_id,
-                reset_member_id: true,
-            },
             _ => Command::Reset {
                 generation_id,
-                reset_member_id: false,
+                member_id: member_id.to_string(),
+                reset_member_id: code == codes::UNKNOWN_MEMBER_ID,
             },
         };
         let _ = self.cmds.send(cmd);
@@ -357,6 +356,16 @@ struct Engine<P> {
     heartbeat: Option<(JoinHandle<()>, mpsc::UnboundedReceiver<HeartbeatEvent>)>,
 }
 
+/// The heartbeat task must not outlive the engine: a member dropped without `close` has to
+/// stop heartbeating so the coordinator expires it (a detached task would keep it alive).
+impl<P> Drop for Engine<P> {
+    fn drop(&mut self) {
+        if let Some((h, _)) = self.heartbeat.take() {
+            h.abort();
+        }
+    }
+}
+
 impl<P: GroupProtocol> Engine<P> {
     fn group(&self) -> &str {
         &self.shared.cfg.group_id
@@ -497,8 +506,10 @@ impl<P: GroupProtocol> Engine<P> {
                     },
                     cmd = self.cmds.recv() => match cmd {
                         Some(Command::Rejoin(r)) => break r,
-                        Some(Command::Reset { generation_id, reset_member_id }) => {
-                            if generation_id == self.generation.generation_id {
+                        Some(Command::Reset { generation_id, member_id, reset_member_id }) => {
+                            if generation_id == self.generation.generation_id
+                                && member_id == self.generation.member_id
+                            {
                                 self.reset(reset_member_id, "an offset commit was refused for this generation");
                                 break "offset commit found the generation stale".into();
                             }
@@ -530,7 +541,7 @@ impl<P: GroupProtocol> Engine<P> {
         let Ok((node, conn)) = self.shared.coordinator.connection(Some(deadline)).await else {
             return Ok(());
         };
-        let version = conn.version::<LeaveGroupRequest>()?;
+        let version = super::version_for::<LeaveGroupRequest>(&conn)?;
         let mut req = LeaveGroupRequest::default().with_group_id(GroupId(sb(&cfg.group_id)));
         // v3+ leaves a batch of members (KIP-345); older versions one `member_id`.
         if version >= 3 {
@@ -602,9 +613,8 @@ impl<P: GroupProtocol> Engine<P> {
                         .collect(),
                 )
                 .with_reason(Some(sb(reason)));
-            let version = conn
-                .version::<JoinGroupRequest>()
-                .map_err(|e| JoinFailure::Fatal(e.into()))?;
+            let version =
+                super::version_for::<JoinGroupRequest>(&conn).map_err(|e| JoinFailure::Fatal(e.into()))?;
             tracing::debug!(group = %cfg.group_id, node, member = %self.generation.member_id, reason, "JoinGroup");
             let sent = conn.send_at_with_timeout(&req, version, timeout);
             tokio::pin!(sent);
@@ -737,9 +747,8 @@ impl<P: GroupProtocol> Engine<P> {
                 .with_protocol_type(Some(sb(self.proto.protocol_type())))
                 .with_protocol_name(protocol.as_deref().map(sb))
                 .with_assignments(assignments);
-            let sync_version = conn
-                .version::<SyncGroupRequest>()
-                .map_err(|e| JoinFailure::Fatal(e.into()))?;
+            let sync_version =
+                super::version_for::<SyncGroupRequest>(&conn).map_err(|e| JoinFailure::Fatal(e.into()))?;
             // Commands wait until the sync is answered: it decides this round either way.
             let resp = conn.send_at_with_timeout(&sync, sync_version, timeout).await;
             let resp = match resp {
@@ -878,7 +887,7 @@ async fn heartbeat_loop(
         };
         // A heartbeat outliving the interval would hold the connection; bound it by the
         // session timeout, after which the coordinator has given up on us anyway.
-        let version = match conn.version::<HeartbeatRequest>() {
+        let version = match super::version_for::<HeartbeatRequest>(&conn) {
             Ok(v) => v,
             Err(e) => {
                 let _ = events.send(HeartbeatEvent::Fatal(e.into()));
