@@ -159,7 +159,7 @@ fn cases() -> Vec<(&'static str, Option<Schema>, Value)> {
     let f32s = [
         0.1f32,
         1.0e-5,
-        1.23456792e8,
+        1.234_567_9e8,
         1.0e7,
         3.4028235e38,
         1.4e-45,
@@ -245,7 +245,7 @@ fn cases() -> Vec<(&'static str, Option<Schema>, Value)> {
         ("int16", Some(Schema::INT16()), Value::Int16(-1234)),
         ("int32", Some(Schema::INT32()), Value::Int32(123456789)),
         ("int64", Some(Schema::INT64()), Value::Int64(i64::MIN)),
-        ("float32", Some(Schema::FLOAT32()), Value::Float32(3.14)),
+        ("float32", Some(Schema::FLOAT32()), Value::Float32(0.3)),
         ("float64", Some(Schema::FLOAT64()), Value::Float64(1.0e20)),
         (
             "float64s",

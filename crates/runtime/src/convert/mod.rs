@@ -110,6 +110,8 @@ pub trait Converter: Send + Sync + std::fmt::Debug {
 
     /// Connect data to bytes (`fromConnectData(topic, headers, schema, value)`); `None` is a
     /// null key/value. `headers` are the raw record headers, which a converter may extend.
+    // Named after Kafka's method, not a constructor.
+    #[allow(clippy::wrong_self_convention)]
     fn from_connect(
         &self,
         topic: &str,
@@ -136,6 +138,7 @@ pub trait HeaderConverter: Send + Sync + std::fmt::Debug {
     fn configure_header(&mut self, props: &BTreeMap<String, String>) -> Result<(), ConvertError>;
 
     /// One header value to bytes.
+    #[allow(clippy::wrong_self_convention)]
     fn from_connect_header(
         &self,
         topic: &str,

@@ -79,7 +79,7 @@ public class JsonParity {
         m.put("int16", c(Schema.INT16_SCHEMA, (short) -1234));
         m.put("int32", c(Schema.INT32_SCHEMA, 123456789));
         m.put("int64", c(Schema.INT64_SCHEMA, Long.MIN_VALUE));
-        m.put("float32", c(Schema.FLOAT32_SCHEMA, 3.14f));
+        m.put("float32", c(Schema.FLOAT32_SCHEMA, 0.3f));
         m.put("float64", c(Schema.FLOAT64_SCHEMA, 1.0E20));
         m.put("float64s", c(SchemaBuilder.array(Schema.FLOAT64_SCHEMA).build(), Arrays.asList(
             0.1, 1.0E-5, 123456789.0, 1.0E7, 9999999.0, 0.001, -0.0, 4.9E-324, 1.7976931348623157E308, 100.0, 0.30000000000000004)));
