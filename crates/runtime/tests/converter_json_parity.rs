@@ -391,6 +391,7 @@ fn java() -> Option<Java> {
 
 fn run_java(java: &Java, args: &[&str]) -> String {
     let out = Command::new("java")
+        .arg("-Duser.timezone=UTC")
         .arg("-cp")
         .arg(&java.classpath)
         .arg("JsonParity")
@@ -565,6 +566,131 @@ fn json_converter_output_matches_kafka_and_each_side_reads_the_other() {
     assert!(
         identical >= compared - 8,
         "{identical} of {compared} byte-identical"
+    );
+}
+
+/// Texts for SimpleHeaderConverter's rules (`Values.parseString` / `convertToString`).
+const HEADER_TEXTS: &[&str] = &[
+    "42",
+    "1000",
+    "-100000",
+    "10000000000",
+    "1.5",
+    "0.1",
+    "1e39",
+    "1.5e39",
+    "123456789012345678901234567890",
+    "true",
+    "false",
+    "null",
+    "true}",
+    "hello world",
+    "",
+    " ",
+    "[1, 1000]",
+    "[1,2,3]",
+    "[\"a\",\"b\"]",
+    "[1, null]",
+    "[]",
+    "{}",
+    "{\"a\":1,\"b\":2.5}",
+    "{\"a\":null}",
+    "{1:\"x\"}",
+    "[1,",
+    "{\"a\":",
+    "2024-01-31",
+    "12:30:00.000Z",
+    "2024-01-31T12:30:00.001Z",
+    "\"quoted\"",
+    "a,b",
+    "[true, false]",
+    "[[1],[2,3]]",
+    "{\"k\":[1,2]}",
+    "-",
+    "+5",
+    "1.0",
+    "[1.5, 2]",
+    "x:y",
+    "[\"2024-01-31\"]",
+    "[a b]",
+    "{\"a\":\"x, y\"}",
+    "caf\u{e9} \u{2603}",
+];
+
+fn describe(s: Option<&Schema>) -> String {
+    let Some(s) = s else { return "null".to_owned() };
+    let mut d = s.type_().to_string();
+    if let Some(n) = s.name() {
+        d.push(':');
+        d.push_str(n);
+    }
+    if s.is_optional() {
+        d.push('?');
+    }
+    match s.type_() {
+        kaflow_runtime::data::Type::Array => d.push_str(&format!("<{}>", describe(s.value_schema()))),
+        kaflow_runtime::data::Type::Map => d.push_str(&format!(
+            "<{},{}>",
+            describe(s.key_schema()),
+            describe(s.value_schema())
+        )),
+        _ => {}
+    }
+    d
+}
+
+#[test]
+fn simple_header_converter_text_rules_match_kafka_values() {
+    use kaflow_runtime::data::values::{convert_to_string, parse_string};
+    let Some(java) = java() else { return };
+    let input: String = HEADER_TEXTS
+        .iter()
+        .map(|t| format!("{}\n", base64_encode(t.as_bytes())))
+        .collect();
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-parity-values.txt");
+    std::fs::write(&file, input).unwrap();
+    let lines = run_java(&java, &["values", file.to_str().unwrap()]);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (line, text) in lines.lines().zip(HEADER_TEXTS) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let ours = parse_string(text);
+        if f[1] == "ERROR" {
+            if ours.is_ok() {
+                failures.push(format!(
+                    "{text:?}: Kafka fails ({}), kaflow parses {ours:?}",
+                    f[2]
+                ));
+            }
+            continue;
+        }
+        let want_schema = String::from_utf8(base64_decode(f[1]).unwrap()).unwrap();
+        let want_text = String::from_utf8(base64_decode(f[2]).unwrap()).unwrap();
+        let ours = ours.unwrap_or_else(|e| panic!("{text:?}: kaflow fails: {e}"));
+        let got_schema = describe(ours.schema.as_ref());
+        let got_text = if ours.value.is_null() {
+            "NULL".to_owned()
+        } else {
+            convert_to_string(ours.schema.as_ref(), &ours.value)
+        };
+        checked += 1;
+        if got_schema != want_schema || got_text != want_text {
+            failures.push(format!(
+                "{text:?}: kafka {want_schema} {want_text:?}, kaflow {got_schema} {got_text:?}"
+            ));
+        }
+    }
+    assert_eq!(
+        lines.lines().count(),
+        HEADER_TEXTS.len(),
+        "Java answered every text"
+    );
+    assert!(checked > 30, "most texts parse");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
 }
 

@@ -2,6 +2,8 @@
 //
 //   java JsonParity write        -> one line per (case, config): case \t config \t OK \t base64(json)
 //                                   | NULL | ERROR \t message, serialized by Kafka's JsonConverter
+//   java JsonParity values FILE  -> for each base64 line of text: Values.parseString's schema (described)
+//                                   and Values.convertToString of the value, both base64
 //   java JsonParity read FILE    -> reads kaflow's lines (case \t config \t base64|NULL) with Kafka's
 //                                   JsonConverter and compares with what it reads from its own JSON
 //                                   for the case: case \t config \t OK | MISMATCH \t detail | ERROR \t message
@@ -176,6 +178,21 @@ public class JsonParity {
                     }
                 }
             }
+        } else if (args[0].equals("values")) {
+            // SimpleHeaderConverter's text rules: Values.parseString then Values.convertToString.
+            Base64.Decoder d = Base64.getDecoder();
+            for (String line : Files.readAllLines(Paths.get(args[1]), StandardCharsets.UTF_8)) {
+                String text = new String(d.decode(line), StandardCharsets.UTF_8);
+                try {
+                    SchemaAndValue sv = Values.parseString(text);
+                    if (sv == null) sv = SchemaAndValue.NULL; // parseString("null") returns null itself
+                    String str = sv.value() == null ? "NULL" : Values.convertToString(sv.schema(), sv.value());
+                    out.println(line + "\t" + b64.encodeToString(describe(sv.schema()).getBytes(StandardCharsets.UTF_8))
+                        + "\t" + b64.encodeToString(str.getBytes(StandardCharsets.UTF_8)));
+                } catch (Exception ex) {
+                    out.println(line + "\tERROR\t" + oneLine(ex));
+                }
+            }
         } else if (args[0].equals("read")) {
             LinkedHashMap<String, Object[]> cases = cases();
                         for (String line : Files.readAllLines(Paths.get(args[1]), StandardCharsets.UTF_8)) {
@@ -199,6 +216,14 @@ public class JsonParity {
                 }
             }
         }
+    }
+
+    static String describe(Schema s) {
+        if (s == null) return "null";
+        String d = s.type().toString() + (s.name() == null ? "" : ":" + s.name()) + (s.isOptional() ? "?" : "");
+        if (s.type() == Schema.Type.ARRAY) d += "<" + describe(s.valueSchema()) + ">";
+        if (s.type() == Schema.Type.MAP) d += "<" + describe(s.keySchema()) + "," + describe(s.valueSchema()) + ">";
+        return d;
     }
 
     static String show(Object v) {
