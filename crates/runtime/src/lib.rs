@@ -7,6 +7,7 @@ pub mod convert;
 pub mod data;
 pub mod plugins;
 pub mod storage;
+pub mod transforms;
 pub mod worker;
 
 /// The Kafka Connect version whose REST API, configs and formats kaflow follows.
