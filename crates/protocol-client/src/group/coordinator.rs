@@ -109,7 +109,7 @@ impl Coordinator {
 
     async fn find_once(&self) -> Result<Arc<Broker>> {
         let (asked, conn) = self.cluster.any_connection(Traffic::Group).await?;
-        let version = super::version_for::<FindCoordinatorRequest>(&conn)?;
+        let version = conn.version::<FindCoordinatorRequest>()?;
         let key = StrBytes::from_string(self.group.clone());
         let mut req = FindCoordinatorRequest::default().with_key_type(KEY_TYPE_GROUP);
         // v4+ looks up a batch of keys (KIP-699); older versions one `key`.

@@ -541,7 +541,7 @@ impl<P: GroupProtocol> Engine<P> {
         let Ok((node, conn)) = self.shared.coordinator.connection(Some(deadline)).await else {
             return Ok(());
         };
-        let version = super::version_for::<LeaveGroupRequest>(&conn)?;
+        let version = conn.version::<LeaveGroupRequest>()?;
         let mut req = LeaveGroupRequest::default().with_group_id(GroupId(sb(&cfg.group_id)));
         // v3+ leaves a batch of members (KIP-345); older versions one `member_id`.
         if version >= 3 {
@@ -613,8 +613,9 @@ impl<P: GroupProtocol> Engine<P> {
                         .collect(),
                 )
                 .with_reason(Some(sb(reason)));
-            let version =
-                super::version_for::<JoinGroupRequest>(&conn).map_err(|e| JoinFailure::Fatal(e.into()))?;
+            let version = conn
+                .version::<JoinGroupRequest>()
+                .map_err(|e| JoinFailure::Fatal(e.into()))?;
             tracing::debug!(group = %cfg.group_id, node, member = %self.generation.member_id, reason, "JoinGroup");
             let sent = conn.send_at_with_timeout(&req, version, timeout);
             tokio::pin!(sent);
@@ -747,8 +748,9 @@ impl<P: GroupProtocol> Engine<P> {
                 .with_protocol_type(Some(sb(self.proto.protocol_type())))
                 .with_protocol_name(protocol.as_deref().map(sb))
                 .with_assignments(assignments);
-            let sync_version =
-                super::version_for::<SyncGroupRequest>(&conn).map_err(|e| JoinFailure::Fatal(e.into()))?;
+            let sync_version = conn
+                .version::<SyncGroupRequest>()
+                .map_err(|e| JoinFailure::Fatal(e.into()))?;
             // Commands wait until the sync is answered: it decides this round either way.
             let resp = conn.send_at_with_timeout(&sync, sync_version, timeout).await;
             let resp = match resp {
@@ -887,7 +889,7 @@ async fn heartbeat_loop(
         };
         // A heartbeat outliving the interval would hold the connection; bound it by the
         // session timeout, after which the coordinator has given up on us anyway.
-        let version = match super::version_for::<HeartbeatRequest>(&conn) {
+        let version = match conn.version::<HeartbeatRequest>() {
             Ok(v) => v,
             Err(e) => {
                 let _ = events.send(HeartbeatEvent::Fatal(e.into()));

@@ -145,18 +145,6 @@ pub(crate) mod codes {
     }
 }
 
-/// The version `R` goes out at on `conn`: the connection's negotiated version, capped at what
-/// the message type itself encodes. (`versions::codec_versions` takes kafka-protocol's
-/// `ApiKey` table, which for some APIs — OffsetCommit, OffsetFetch — lists a version newer
-/// than the message struct can encode.)
-pub(crate) fn version_for<R: crate::protocol::KafkaRequest>(
-    conn: &crate::net::Connection,
-) -> Result<i16, crate::net::ConnectionError> {
-    Ok(conn
-        .version::<R>()?
-        .min(<R as kafka_protocol::protocol::Message>::VERSIONS.max))
-}
-
 pub(crate) fn response_error(code: i16) -> ResponseError {
     ResponseError::try_from_code(code).unwrap_or(ResponseError::Unknown(code))
 }

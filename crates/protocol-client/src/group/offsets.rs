@@ -189,7 +189,7 @@ async fn commit_once(
         // v2–v4: -1 keeps the broker's offsets.retention.minutes (removed in v5, KIP-211).
         .with_retention_time_ms(-1)
         .with_topics(topics);
-    let version = super::version_for::<OffsetCommitRequest>(&conn)?;
+    let version = conn.version::<OffsetCommitRequest>()?;
     let resp = match conn.send_at(&req, version).await {
         Ok(r) => r,
         Err(e) => {
@@ -277,7 +277,7 @@ async fn fetch_once(
 ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
     let group = coordinator.group();
     let (node, conn) = coordinator.connection(Some(deadline)).await?;
-    let version = super::version_for::<OffsetFetchRequest>(&conn)?;
+    let version = conn.version::<OffsetFetchRequest>()?;
     let wanted = by_topic(partitions.iter().map(|tp| (tp.clone(), ())));
     let gid = GroupId(StrBytes::from_string(group.to_string()));
     // require_stable (v7+, KIP-447): don't read offsets a transaction may still commit.
