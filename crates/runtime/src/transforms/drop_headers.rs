@@ -36,10 +36,11 @@ impl DropHeaders {
     }
 }
 
-/// `ConfigDef.ValidList.anyNonDuplicateValues(false, false)`: not empty, no duplicates.
+/// Kafka's `NonEmptyListValidator` ("Empty list"), plus `ValidList.anyNonDuplicateValues`'s
+/// refusal of a value listed twice.
 pub(crate) fn non_empty_list() -> Validator {
     Validator::Custom(std::sync::Arc::new(|v: &ConfigValue| match v {
-        ConfigValue::List(items) if items.is_empty() => Err("Empty list is not allowed".to_owned()),
+        ConfigValue::List(items) if items.is_empty() => Err("Empty list".to_owned()),
         ConfigValue::List(items) => {
             for (i, item) in items.iter().enumerate() {
                 if items[..i].contains(item) {
@@ -99,7 +100,7 @@ mod tests {
         let e = Transformation::<SourceRecord>::configure(&mut t, &props(&[("headers", "")])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Invalid value  for configuration headers: Empty list is not allowed"
+            "Invalid value  for configuration headers: Empty list"
         );
         let e = Transformation::<SourceRecord>::configure(&mut t, &props(&[])).unwrap_err();
         assert!(e.to_string().contains("\"headers\""), "{e}");

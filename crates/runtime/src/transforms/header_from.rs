@@ -144,9 +144,6 @@ impl<R: Record> Transformation<R> for HeaderFrom {
                     for f in &kept {
                         b = b.field(f.name(), f.schema().clone())?;
                     }
-                    if schema.is_optional() {
-                        b = b.optional();
-                    }
                     let updated = b.build();
                     let mut out = Struct::new(updated.clone())?;
                     for f in kept {

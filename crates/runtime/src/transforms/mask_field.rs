@@ -149,9 +149,6 @@ impl<R: Record> Transformation<R> for MaskField {
     }
 
     fn apply(&mut self, mut record: R) -> Result<Option<R>, TransformError> {
-        if self.side.value(record.record()).is_null() {
-            return Ok(Some(record));
-        }
         let r = record.record_mut();
         let schema = self.side.schema(r).cloned();
         let value = self.side.take_value(r);
@@ -272,6 +269,11 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "Cannot mask value of type class java.lang.Boolean with custom replacement."
+        );
+        let e = t.apply(sink(None, Value::Null, None, Value::Null)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Only Map objects supported in absence of schema for [mask fields], found: null"
         );
         let mut m = MaskField::new(Side::Value);
         let e =
