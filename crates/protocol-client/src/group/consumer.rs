@@ -171,7 +171,7 @@ impl Committer {
 /// What this member owns now.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GroupAssignment {
-    /// The generation the partitions are from (-1: none).
+    /// The generation this view is from (-1: never joined, or the generation was lost).
     pub generation_id: i32,
     /// This member's id in that generation.
     pub member_id: String,
@@ -195,11 +195,7 @@ struct ConsumerMember<L> {
 impl<L> ConsumerMember<L> {
     fn publish(&self, generation: &Generation) {
         let a = GroupAssignment {
-            generation_id: if self.owned.is_empty() {
-                -1
-            } else {
-                generation.generation_id
-            },
+            generation_id: generation.generation_id,
             member_id: generation.member_id.clone(),
             partitions: self.owned.clone(),
         };
