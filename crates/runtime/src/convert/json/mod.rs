@@ -16,6 +16,8 @@
 //! `default`; a struct field's object ends with `field`. Logical types travel as their
 //! physical form: Decimal as base64 of the unscaled two's complement (`decimal.format=BASE64`,
 //! the default) or a JSON number (`NUMERIC`), Date/Time as int32, Timestamp as int64.
+//! `schema.content` (Kafka 4.2+) fixes one schema for every message a sink reads: with
+//! schemas enabled, each message is then a bare payload, no envelope.
 //! Reading follows Jackson's lenient accessors (an INT8 field narrows `300` to `44`, a string
 //! where a number is expected reads as 0) because Kafka does; see the tests.
 
@@ -41,6 +43,8 @@ pub const SCHEMAS_CACHE_SIZE_CONFIG: &str = "schemas.cache.size";
 pub const DECIMAL_FORMAT_CONFIG: &str = "decimal.format";
 /// `replace.null.with.default`.
 pub const REPLACE_NULL_WITH_DEFAULT_CONFIG: &str = "replace.null.with.default";
+/// `schema.content` (Kafka 4.2+, KAFKA-16913): one schema for every message a sink reads.
+pub const SCHEMA_CONTENT_CONFIG: &str = "schema.content";
 
 /// How Decimal values are written (`org.apache.kafka.connect.json.DecimalFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,6 +63,9 @@ pub struct JsonConverter {
     schemas_enabled: bool,
     decimal_format: DecimalFormat,
     replace_null_with_default: bool,
+    /// The schema from `schema.content`: with schemas enabled, every message is a bare payload
+    /// read with this schema (no envelope expected).
+    fixed_schema: Option<Schema>,
 }
 
 impl Default for JsonConverter {
@@ -67,6 +74,7 @@ impl Default for JsonConverter {
             schemas_enabled: true,
             decimal_format: DecimalFormat::Base64,
             replace_null_with_default: true,
+            fixed_schema: None,
         }
     }
 }
@@ -93,6 +101,19 @@ pub fn json_config_def() -> ConfigDef {
                 "The maximum number of schemas that can be cached in this converter instance.",
             )
             .group("Schemas", 1, Width::Medium, "Schema Cache Size"),
+        )
+        .define(
+            ConfigKey::new(
+                SCHEMA_CONTENT_CONFIG,
+                ConfigType::String,
+                None,
+                Importance::High,
+                "When set, this is used as the schema for all messages, and the schemas within each of the \
+                 message will be ignored.Otherwise, the schema will be included in the content of each message. \
+                 This configuration applies only 'schemas.enable' is true, and it exclusively affects the sink \
+                 connector.",
+            )
+            .group("Schemas", 2, Width::Medium, "Schema Content"),
         )
         .define(
             ConfigKey::new(
@@ -142,6 +163,16 @@ impl JsonConverter {
             Some("NUMERIC") => DecimalFormat::Numeric,
             _ => DecimalFormat::Base64,
         };
+        self.fixed_schema = None;
+        if let Some(content) = parsed.string(SCHEMA_CONTENT_CONFIG).filter(|c| !c.is_empty()) {
+            let bad = |e: String| {
+                conv(format!(
+                    "Failed to parse schema in converter config due to serialization error: {e}"
+                ))
+            };
+            let node = Node::parse(content.as_bytes()).map_err(|e| bad(e.to_string()))?;
+            self.fixed_schema = self.as_connect_schema(&node)?;
+        }
         Ok(())
     }
 
@@ -182,6 +213,10 @@ impl JsonConverter {
         } else {
             Some(Node::parse(bytes).map_err(|e| ConvertError::Deserialize(e.to_string()))?)
         };
+        if let (true, Some(schema)) = (self.schemas_enabled, &self.fixed_schema) {
+            let value = self.to_connect_value(Some(schema), node.as_ref())?;
+            return Ok(SchemaAndValue::new(Some(schema.clone()), value));
+        }
         if self.schemas_enabled {
             let ok = matches!(&node, Some(Node::Object(m))
                 if m.len() == 2 && m.iter().any(|(k, _)| k == "schema") && m.iter().any(|(k, _)| k == "payload"));

@@ -480,3 +480,25 @@ fn header_converter_uses_the_same_format() {
     assert_eq!(&b[..], b"\"v\"");
     assert_eq!(c.to_connect_header("t", "h", Some(&b)).unwrap().value, "v".into());
 }
+
+#[test]
+fn schema_content_reads_bare_payloads_with_the_configured_schema() {
+    let schema =
+        r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false}"#;
+    let c = conv(&[("schema.content", schema)]);
+    let r = read(&c, r#"{"id":5}"#);
+    let st = r.value.as_struct().expect("a struct");
+    assert_eq!(st.get("id").unwrap(), &Value::Int32(5));
+    assert_eq!(r.schema.unwrap().fields()[0].name(), "id");
+    let mut bad = JsonConverter::new();
+    let props: BTreeMap<String, String> = [("schema.content".to_owned(), "{oops".to_owned())].into();
+    let e = Converter::configure(&mut bad, &props, false).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Failed to parse schema in converter config due to serialization error: "),
+        "{e}"
+    );
+    // Ignored without schemas.enable, as in Kafka.
+    let plain = conv(&[("schema.content", schema), ("schemas.enable", "false")]);
+    assert_eq!(read(&plain, r#"{"id":5}"#).schema, None);
+}
