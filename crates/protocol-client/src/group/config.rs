@@ -17,7 +17,8 @@ pub struct GroupConfig {
     /// this long. Must lie within the broker's `group.min/max.session.timeout.ms`.
     pub session_timeout: Duration,
     /// The rebalance timeout: how long the coordinator waits for every member to rejoin.
-    /// Consumers send `max.poll.interval.ms` (300000), Connect workers `rebalance.timeout.ms`.
+    /// `rebalance.timeout.ms` when set (Connect workers), else `max.poll.interval.ms` (300000)
+    /// as the Java consumer sends.
     pub rebalance_timeout: Duration,
     /// `heartbeat.interval.ms` (3000); must be below `session.timeout.ms`.
     pub heartbeat_interval: Duration,
@@ -88,7 +89,12 @@ impl GroupConfig {
                 "must be lower than session.timeout.ms",
             ));
         }
-        let rebalance_timeout = p.millis("max.poll.interval.ms", 300_000, 1)?;
+        // Connect workers name it `rebalance.timeout.ms` (DistributedConfig); consumers send
+        // `max.poll.interval.ms` as their rebalance timeout.
+        let rebalance_timeout = match p.get("rebalance.timeout.ms") {
+            Some(_) => p.millis("rebalance.timeout.ms", 60_000, 1)?,
+            None => p.millis("max.poll.interval.ms", 300_000, 1)?,
+        };
         let api_timeout = p.millis("default.api.timeout.ms", 60_000, 0)?;
         let strategies = p
             .get("partition.assignment.strategy")
@@ -177,5 +183,9 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.assignors, vec!["roundrobin", "range"]);
+        let c = GroupConfig::from_properties(&base().with("rebalance.timeout.ms", "60000")).unwrap();
+        assert_eq!(c.rebalance_timeout, Duration::from_secs(60));
+        let c = GroupConfig::from_properties(&base().with("max.poll.interval.ms", "1000")).unwrap();
+        assert_eq!(c.rebalance_timeout, Duration::from_secs(1));
     }
 }
