@@ -293,6 +293,48 @@ mod tests {
         assert_eq!(v.get("top").unwrap(), &Value::Int32(9));
     }
 
+    /// FlattenTest.testOptionalAndDefaultValuesNested: a default on a nested struct becomes
+    /// the default of each flattened child; an optional parent makes its children optional.
+    #[test]
+    fn defaults_from_parent_structs() {
+        let inner = SchemaBuilder::struct_()
+            .field("req", Schema::STRING())
+            .unwrap()
+            .field("opt", Schema::OPTIONAL_STRING())
+            .unwrap()
+            .optional()
+            .build();
+        let default = Struct::new(inner.clone())
+            .unwrap()
+            .with("req", "req-default")
+            .unwrap();
+        let inner_with_default = inner
+            .to_builder()
+            .default_value(Value::Struct(default))
+            .unwrap()
+            .build();
+        let outer = SchemaBuilder::struct_()
+            .field("B", inner_with_default)
+            .unwrap()
+            .build();
+        let v = Struct::new(outer.clone()).unwrap();
+        let mut t = xform(Side::Value, &[]);
+        let out = t
+            .apply(sink(None, Value::Null, Some(outer), v.into()))
+            .unwrap()
+            .unwrap();
+        let s = out.record.value_schema.clone().unwrap();
+        let req = s.field("B.req").unwrap().schema();
+        assert!(req.is_optional());
+        assert_eq!(req.default_value(), Some(&Value::from("req-default")));
+        assert_eq!(s.field("B.opt").unwrap().schema(), &Schema::OPTIONAL_STRING());
+        // The nested struct was null: the flattened field reads as its default.
+        assert_eq!(
+            out.record.value.as_struct().unwrap().get("B.req").unwrap(),
+            &Value::from("req-default")
+        );
+    }
+
     #[test]
     fn errors_and_nulls() {
         let mut t = xform(Side::Value, &[]);

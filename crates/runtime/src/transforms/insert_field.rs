@@ -364,6 +364,33 @@ mod tests {
     }
 
     #[test]
+    fn static_field_only_and_missing_metadata() {
+        let mut t = InsertField::new(Side::Value);
+        Transformation::<SourceRecord>::configure(
+            &mut t,
+            &props(&[
+                ("static.field", "instance_id"),
+                ("static.value", "my-instance-id"),
+                ("partition.field", "p"),
+                ("timestamp.field", "ts"),
+            ]),
+        )
+        .unwrap();
+        // A source record without partition or timestamp: those fields are not inserted.
+        let out = t
+            .apply(record("t", smap(vec![("a", Value::Int32(1))])))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out.record.value,
+            smap(vec![
+                ("a", Value::Int32(1)),
+                ("instance_id", Value::from("my-instance-id"))
+            ])
+        );
+    }
+
+    #[test]
     fn key_side() {
         let mut t = xform(Side::Key);
         let out = t

@@ -512,6 +512,26 @@ mod tests {
     }
 
     #[test]
+    fn key_side_leaves_the_value_alone() {
+        let mut t = xform(Side::Key, &[("target.type", "Timestamp")]);
+        let out = t
+            .apply(sink(
+                Some(Schema::INT64()),
+                Value::Int64(DATE_PLUS_TIME),
+                None,
+                Value::from("v"),
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.record.key_schema, Some(logical::timestamp_schema()));
+        assert_eq!(out.record.key, Value::Timestamp(DATE_PLUS_TIME));
+        assert_eq!(
+            (out.record.value_schema, out.record.value),
+            (None, Value::from("v"))
+        );
+    }
+
+    #[test]
     fn errors() {
         let mut t = TimestampConverter::new(Side::Value);
         let e = Transformation::<SinkRecord>::configure(&mut t, &props(&[("target.type", "string")]))
