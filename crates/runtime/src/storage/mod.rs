@@ -12,6 +12,7 @@
 //! so a store's content can move between kaflow and Kafka Connect.
 
 pub mod java_offsets;
+pub mod offset_codec;
 pub mod offset_file;
 
 pub use offset_file::{OffsetFile, StorageError};
