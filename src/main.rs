@@ -1,6 +1,7 @@
 //! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
 
 mod perf;
+mod standalone;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -53,7 +54,10 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Cmd::Standalone { .. } => not_yet("standalone", "the Connect runtime issue"),
+        Cmd::Standalone { files } => {
+            init_logging();
+            standalone::run(files)
+        }
         Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
         Cmd::Perf { args } => perf::run(args),
     }
@@ -100,4 +104,14 @@ fn version_text() -> String {
         "Producer: idempotent (KIP-98, KIP-360 epoch bumps), acks 0/1/all, compression none/gzip/snappy/lz4/zstd"
     );
     s
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default info).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
