@@ -583,3 +583,56 @@ fn hostile_member_metadata_is_an_error() {
         assert!(Subscription::decode(&bytes::Bytes::copy_from_slice(raw)).is_err());
     }
 }
+
+/// Java's leader rejoins when a subscribed topic's partition count changes; so does ours: two
+/// partitions added with Kafka's TopicCommand reach the member without anyone rejoining.
+#[tokio::test]
+async fn partitions_added_to_a_subscribed_topic_are_assigned_after_a_rebalance() {
+    let kafka = require_kafka!();
+    let bootstrap = kafka.bootstrap.as_str();
+    let topic = unique_topic("group-grow");
+    let group = unique_topic("g-grow");
+    create_topic(bootstrap, &topic, 2).await;
+    let props = Properties::new()
+        .with("bootstrap.servers", bootstrap)
+        .with("metadata.max.age.ms", "500");
+    let c = Cluster::connect(ClientConfig::from_properties(&props).expect("config"))
+        .await
+        .expect("cluster");
+    let cfg = group_cfg(bootstrap, &group, &[("partition.assignment.strategy", "range")]);
+    let m = ConsumerGroup::join(c, cfg, &[&topic], ()).expect("join");
+    let mut rx = m.assignment();
+    let before = await_assignment(&mut rx, Duration::from_secs(60), "two", |x| {
+        x.partitions.len() == 2
+    })
+    .await;
+
+    let (b, t) = (bootstrap.to_string(), topic.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        kafka_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &b,
+                "--alter",
+                "--topic",
+                &t,
+                "--partitions",
+                "4",
+            ],
+        )
+    })
+    .await
+    .expect("alter");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = await_assignment(&mut rx, Duration::from_secs(60), "four", |x| {
+        x.partitions.len() == 4
+    })
+    .await;
+    assert_eq!(after.partitions, all(&topic, 4));
+    assert!(
+        after.generation_id > before.generation_id,
+        "{before:?} -> {after:?}"
+    );
+    m.close().await.expect("close");
+}

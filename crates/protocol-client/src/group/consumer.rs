@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 /// Called at each step of a rebalance; every method is awaited before the group moves on.
@@ -190,6 +190,8 @@ struct ConsumerMember<L> {
     listener: L,
     committer: Committer,
     publish: watch::Sender<GroupAssignment>,
+    /// Leader only: the partition counts its last assignment was computed from.
+    assigned_counts: Arc<Mutex<Option<BTreeMap<String, i32>>>>,
 }
 
 impl<L> ConsumerMember<L> {
@@ -279,6 +281,12 @@ impl<L: RebalanceListener> GroupProtocol for ConsumerMember<L> {
             })
             .collect();
         let result = assignor.assign(&counts, &subs);
+        // Every subscribed topic, 0 for one that doesn't exist (yet), for the count watcher.
+        let snapshot = topics
+            .iter()
+            .map(|t| (t.clone(), counts.get(t).copied().unwrap_or(0)))
+            .collect();
+        *self.assigned_counts.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
         tracing::info!(group = %self.group, assignor = protocol, members = subs.len(),
             partitions = counts.values().sum::<i32>(), "leader computed assignment");
         Ok(result
@@ -350,6 +358,60 @@ pub struct ConsumerGroup {
     membership: Membership,
     committer: Committer,
     assignment: watch::Receiver<GroupAssignment>,
+    _watcher: AbortOnDrop,
+}
+
+/// A background task that ends with its owner.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The leader's side of Java's `ConsumerCoordinator.rejoinNeededOrPending`: every
+/// `metadata.max.age.ms` it compares the partition counts of the topics it assigned with fresh
+/// metadata, and asks for a rebalance when they differ (partitions added to a subscribed topic,
+/// or a topic created or deleted), so new partitions get a consumer.
+async fn watch_partition_counts(
+    cluster: Arc<Cluster>,
+    member: MemberHandle,
+    assigned: Arc<Mutex<Option<BTreeMap<String, i32>>>>,
+) {
+    let every = cluster
+        .config()
+        .metadata_max_age
+        .max(std::time::Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(before) = assigned.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            continue;
+        };
+        let names: Vec<&str> = before.keys().map(String::as_str).collect();
+        if let Err(e) = cluster.refresh(&names).await {
+            tracing::debug!(error = %e, "partition count check: metadata refresh failed");
+            continue;
+        }
+        let md = cluster.metadata();
+        let now: BTreeMap<String, i32> = before
+            .keys()
+            .map(|t| {
+                let n = md
+                    .topics
+                    .get(t)
+                    .filter(|i| i.missing_since.is_none())
+                    .map_or(0, |i| i.partitions.len() as i32);
+                (t.clone(), n)
+            })
+            .collect();
+        if now != before {
+            tracing::info!(group = %member.group_id(), ?before, ?now, "subscribed partitions changed; rebalancing");
+            *assigned.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            member.request_rejoin("the partition counts of subscribed topics changed");
+        }
+    }
 }
 
 impl ConsumerGroup {
@@ -388,7 +450,9 @@ impl ConsumerGroup {
         let rack = cfg.rack.clone();
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         let c2 = Arc::clone(&cluster);
-        let membership = Membership::start_with(cluster, cfg, move |member| ConsumerMember {
+        let assigned_counts = Arc::new(Mutex::new(None));
+        let counts2 = Arc::clone(&assigned_counts);
+        let membership = Membership::start_with(Arc::clone(&cluster), cfg, move |member| ConsumerMember {
             group,
             cluster: c2,
             topics,
@@ -399,14 +463,21 @@ impl ConsumerGroup {
             listener,
             committer: Committer { member },
             publish,
+            assigned_counts: counts2,
         });
         let committer = Committer {
             member: membership.handle().clone(),
         };
+        let watcher = tokio::spawn(watch_partition_counts(
+            cluster,
+            membership.handle().clone(),
+            assigned_counts,
+        ));
         Ok(Self {
             membership,
             committer,
             assignment,
+            _watcher: AbortOnDrop(watcher),
         })
     }
 
@@ -459,6 +530,10 @@ impl ConsumerGroup {
 
     /// Revokes everything (listener called), leaves the group (unless static) and stops.
     pub async fn close(self) -> Result<()> {
-        self.membership.close().await
+        let Self {
+            membership, _watcher, ..
+        } = self;
+        drop(_watcher);
+        membership.close().await
     }
 }
