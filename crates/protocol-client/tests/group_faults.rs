@@ -481,3 +481,85 @@ async fn not_coordinator_mid_join_finds_the_coordinator_again() {
     assert_eq!(broker.joins().len(), 2);
     m.close().await.expect("close");
 }
+
+/// A listener whose revoke callback takes a while (a caller committing what it flushed),
+/// noting how many JoinGroups and heartbeats the broker had seen before and after.
+struct SlowRevoke {
+    seen: Arc<Mutex<Vec<Req>>>,
+    notes: Arc<Mutex<Vec<(usize, usize, usize, usize)>>>,
+}
+
+fn count(seen: &Arc<Mutex<Vec<Req>>>) -> (usize, usize) {
+    let s = seen.lock().unwrap();
+    let joins = s.iter().filter(|r| matches!(r, Req::Join(_))).count();
+    let beats = s.iter().filter(|r| matches!(r, Req::Heartbeat(_))).count();
+    (joins, beats)
+}
+
+impl kaflow_client::group::RebalanceListener for SlowRevoke {
+    async fn on_partitions_revoked(
+        &mut self,
+        committer: &kaflow_client::group::Committer,
+        _partitions: &BTreeSet<TopicPartition>,
+    ) {
+        // The rebalance's revocation runs while generation 1 is still valid (a commit would
+        // carry it); the one at close, in generation 2, is not under test.
+        if committer.generation().map(|g| g.generation_id) != Some(1) {
+            return;
+        }
+        let (j0, h0) = count(&self.seen);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (j1, h1) = count(&self.seen);
+        self.notes.lock().unwrap().push((j0, h0, j1, h1));
+    }
+}
+
+/// Eager rebalancing: the revoke callback runs to completion BEFORE the JoinGroup goes out,
+/// and heartbeats continue meanwhile (Java's heartbeat thread does the same), so a slow
+/// commit in the callback doesn't cost the membership.
+#[tokio::test]
+async fn eager_revoke_completes_before_the_rejoin_and_heartbeats_continue_during_it() {
+    let mut sent_rebalance = false;
+    let broker = start(script(&[0, 1], move |req, _| match req {
+        Req::Heartbeat(h) if h.generation_id == 1 && !sent_rebalance => {
+            sent_rebalance = true;
+            heartbeat(27)
+        }
+        Req::Heartbeat(h) if h.generation_id == 1 => heartbeat(27),
+        Req::Heartbeat(_) => heartbeat(0),
+        Req::Join(j) => joined(2, "m-1", &j.protocols[0].metadata),
+        Req::Sync(_) => synced(&[0, 1]),
+        Req::Leave(_) => Resp::Leave(LeaveGroupResponse::default()),
+    }))
+    .await;
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let listener = SlowRevoke {
+        seen: Arc::clone(&broker.seen),
+        notes: Arc::clone(&notes),
+    };
+    let p = Properties::new()
+        .with("bootstrap.servers", &broker.addr)
+        .with("group.id", "g")
+        .with("heartbeat.interval.ms", "50")
+        .with("partition.assignment.strategy", "range");
+    let cfg = GroupConfig::from_properties(&p).unwrap();
+    let cluster = Cluster::connect(ClientConfig::from_properties(&p).unwrap())
+        .await
+        .unwrap();
+    let m = ConsumerGroup::join(cluster, cfg, &[TOPIC], listener).unwrap();
+    let mut state = m.state();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        state.wait_for(|s| s.stable.as_ref().is_some_and(|g| g.generation_id == 2)),
+    )
+    .await
+    .expect("generation 2")
+    .expect("state");
+    let notes = notes.lock().unwrap().clone();
+    assert_eq!(notes.len(), 1, "one revocation: {notes:?}");
+    let (j0, h0, j1, h1) = notes[0];
+    assert_eq!((j0, j1), (2, 2), "no JoinGroup while the revoke callback ran");
+    assert!(h1 > h0, "heartbeats continued during the callback: {notes:?}");
+    assert_eq!(broker.joins().len(), 3, "rejoined after it");
+    m.close().await.expect("close");
+}
