@@ -482,11 +482,14 @@ async fn not_coordinator_mid_join_finds_the_coordinator_again() {
     m.close().await.expect("close");
 }
 
+/// (JoinGroups, heartbeats) seen when the callback started, and when it ended.
+type Note = (usize, usize, usize, usize);
+
 /// A listener whose revoke callback takes a while (a caller committing what it flushed),
 /// noting how many JoinGroups and heartbeats the broker had seen before and after.
 struct SlowRevoke {
     seen: Arc<Mutex<Vec<Req>>>,
-    notes: Arc<Mutex<Vec<(usize, usize, usize, usize)>>>,
+    notes: Arc<Mutex<Vec<Note>>>,
 }
 
 fn count(seen: &Arc<Mutex<Vec<Req>>>) -> (usize, usize) {
