@@ -589,11 +589,15 @@ impl<P: GroupProtocol> Engine<P> {
         let timeout = join_timeout(cfg);
         let instance = cfg.group_instance_id.as_deref().map(sb);
         loop {
-            let (node, conn) = shared
-                .coordinator
-                .connection(None)
-                .await
-                .map_err(JoinFailure::Fatal)?;
+            // The lookup retries until the coordinator answers; a close must not wait for it.
+            let found = tokio::select! {
+                r = shared.coordinator.connection(None) => r,
+                cmd = self.cmds.recv() => match cmd {
+                    Some(Command::Close) | None => return Err(JoinFailure::Closed),
+                    Some(_) => continue,
+                },
+            };
+            let (node, conn) = found.map_err(JoinFailure::Fatal)?;
             let protocols = self.proto.join_protocols(&self.generation);
             let req = JoinGroupRequest::default()
                 .with_group_id(GroupId(sb(&cfg.group_id)))
