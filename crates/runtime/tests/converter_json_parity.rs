@@ -345,7 +345,13 @@ struct Java {
     classpath: String,
 }
 
-fn java() -> Option<Java> {
+/// Compiles the checker once per test binary (both tests share it); `None` after saying why.
+fn java() -> Option<&'static Java> {
+    static JAVA: std::sync::OnceLock<Option<Java>> = std::sync::OnceLock::new();
+    JAVA.get_or_init(compile_java).as_ref()
+}
+
+fn compile_java() -> Option<Java> {
     let libs = std::env::var_os("KAFKA_LIBS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/kafka/libs"));
@@ -439,7 +445,7 @@ fn json_eq(a: &Node, b: &Node) -> bool {
 #[test]
 fn json_converter_output_matches_kafka_and_each_side_reads_the_other() {
     let Some(java) = java() else { return };
-    let kafka_lines = run_java(&java, &["write"]);
+    let kafka_lines = run_java(java, &["write"]);
     let mut kafka: BTreeMap<(String, String), Out> = BTreeMap::new();
     for line in kafka_lines.lines() {
         let f: Vec<&str> = line.split('\t').collect();
@@ -530,7 +536,7 @@ fn json_converter_output_matches_kafka_and_each_side_reads_the_other() {
     // Kafka reads kaflow's bytes back.
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-parity-kaflow.tsv");
     std::fs::write(&file, &for_java).unwrap();
-    let verdicts = run_java(&java, &["read", file.to_str().unwrap()]);
+    let verdicts = run_java(java, &["read", file.to_str().unwrap()]);
     let mut read_back = 0;
     for line in verdicts.lines() {
         read_back += 1;
@@ -649,7 +655,7 @@ fn simple_header_converter_text_rules_match_kafka_values() {
         .collect();
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-parity-values.txt");
     std::fs::write(&file, input).unwrap();
-    let lines = run_java(&java, &["values", file.to_str().unwrap()]);
+    let lines = run_java(java, &["values", file.to_str().unwrap()]);
     let mut failures = Vec::new();
     let mut checked = 0;
     for (line, text) in lines.lines().zip(HEADER_TEXTS) {
