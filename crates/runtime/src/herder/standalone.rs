@@ -17,6 +17,7 @@ use crate::convert::{self, ConverterType};
 use crate::data::{SinkRecord, SourceRecord};
 use crate::plugins::{ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
+use crate::transforms::{TransformChain, TransformRegistry};
 use crate::worker::sink::{run_sink_task, SinkLoopConfig, SinkStats};
 use crate::worker::source::{run_source_task, SourceLoopConfig, SourceStats};
 use crate::worker::{Converters, Identity, OffsetStore, RecordTransform, TaskId};
@@ -163,13 +164,12 @@ fn converters(worker: &Parsed, conn: &BTreeMap<String, String>) -> Result<Conver
 fn transforms<R: crate::data::Record>(
     conn: &BTreeMap<String, String>,
 ) -> Result<Box<dyn RecordTransform<R>>, StandaloneError> {
-    let configured = conn.get("transforms").is_some_and(|t| !t.trim().is_empty());
-    if configured {
-        return Err(StandaloneError::Invalid(
-            "transforms: single message transforms are not wired into the standalone worker yet".into(),
-        ));
+    let chain = TransformChain::<R>::from_config(conn, &TransformRegistry::builtin())
+        .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
+    if chain.is_empty() {
+        return Ok(Box::new(Identity));
     }
-    Ok(Box::new(Identity))
+    Ok(Box::new(chain))
 }
 
 impl StandaloneWorker {

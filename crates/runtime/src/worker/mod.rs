@@ -56,6 +56,13 @@ impl<R> RecordTransform<R> for Identity {
     }
 }
 
+/// The configured SMT chain.
+impl<R: crate::data::Record> RecordTransform<R> for crate::transforms::TransformChain<R> {
+    fn apply(&mut self, record: R) -> Result<Option<R>, String> {
+        crate::transforms::TransformChain::apply(self, record).map_err(|e| e.to_string())
+    }
+}
+
 /// Where source offsets are kept.
 #[async_trait::async_trait]
 pub trait OffsetStore: Send + Sync {
