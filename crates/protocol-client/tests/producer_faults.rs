@@ -254,6 +254,61 @@ async fn i3_i6_unknown_producer_id_after_retention_bumps_epoch_and_resends() {
     p.close().await;
 }
 
+#[tokio::test]
+async fn i6_exhausted_epoch_gets_a_new_producer_id() {
+    let fake = FakeCluster::start(1).await;
+    fake.create_topic(TOPIC, 1);
+    // The first producer id comes with the last epoch there is: the next bump can't add one.
+    let init = fake.control(ApiKey::InitProducerId, |req: &ControlRequest| {
+        if req.seq == 0 {
+            Action::HandleThenRespond(Box::new(|_, resp| match resp {
+                ResponseKind::InitProducerId(r) => {
+                    ResponseKind::InitProducerId(r.with_producer_epoch(i16::MAX))
+                }
+                other => other,
+            }))
+        } else {
+            Action::Pass
+        }
+    });
+    let p = producer(&fake, &[]).await;
+    let (first_id, epoch) = p.producer_id();
+    assert_eq!(epoch, i16::MAX);
+    for f in futures(&p, 2).await {
+        f.wait().await.expect("delivered");
+    }
+    fake.apply_retention(TOPIC, 0);
+    let log_start = fake.log_start_offset(TOPIC, 0);
+    let fired = std::sync::atomic::AtomicBool::new(false);
+    let fault = fake.control(ApiKey::Produce, move |_: &ControlRequest| {
+        if !fired.swap(true, Ordering::SeqCst) {
+            Action::RespondWith(Box::new(move |req| produce_answer(req, 59, log_start)))
+        } else {
+            Action::Pass
+        }
+    });
+    let md = send(&p, 2)
+        .await
+        .wait()
+        .await
+        .expect("delivered under a new producer id");
+    assert_eq!(md.offset, log_start);
+    assert_eq!(fault.hits(), 1, "UNKNOWN_PRODUCER_ID fired");
+    assert_eq!(init.hits(), 1);
+    assert_eq!(
+        fake.request_count(ApiKey::InitProducerId),
+        2,
+        "a second InitProducerId fetched a new id"
+    );
+    let batch = fake.batches(TOPIC, 0).pop().expect("the resent batch");
+    assert_ne!(
+        batch.producer_id, first_id,
+        "never (id, epoch) reused past i16::MAX"
+    );
+    assert_eq!((batch.producer_epoch, batch.base_sequence), (0, 0));
+    p.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn i1_i7_delivery_timeout_while_broker_is_silent() {
     let fake = FakeCluster::start(1).await;

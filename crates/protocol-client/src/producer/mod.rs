@@ -416,7 +416,7 @@ fn now_ms() -> i64 {
 }
 
 /// InitProducerId for an idempotent producer (no transactional id): any broker answers.
-async fn init_producer_id(cluster: &Cluster, cfg: &ProducerConfig) -> Result<ProducerIds> {
+pub(crate) async fn init_producer_id(cluster: &Cluster, cfg: &ProducerConfig) -> Result<ProducerIds> {
     let req = InitProducerIdRequest::default()
         .with_transactional_id(None)
         .with_transaction_timeout_ms(-1)

@@ -162,6 +162,9 @@ pub(crate) struct Sender {
     closing: bool,
     /// The transaction manager of a transactional producer.
     txn: Option<Arc<TxnManager>>,
+    /// A fresh producer id being fetched after epoch exhaustion (`Some` while in progress; the
+    /// slot holds the answer once it arrives).
+    fresh_ids: Option<Arc<std::sync::Mutex<Option<crate::error::Result<ProducerIds>>>>>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -198,6 +201,7 @@ impl Sender {
             stats,
             closing: false,
             txn,
+            fresh_ids: None,
         }
     }
 
@@ -557,10 +561,45 @@ impl Sender {
             return;
         }
         if self.ids.epoch == i16::MAX {
-            // Epoch exhausted (32767 bumps): Java asks InitProducerId for a new producer id here.
-            // kaflow doesn't yet, so these partitions' batches will fail at delivery.timeout.ms
-            // rather than reuse an (id, epoch, sequence). Known gap; logged loudly.
-            tracing::error!("producer epoch exhausted; a new producer id is required (not implemented)");
+            // Epoch exhausted (32767 bumps): like Java (`bumpIdempotentEpochAndResetIdIfNeeded`),
+            // ask InitProducerId for a new producer id; its epoch starts at 0 and every
+            // partition moves to it (sequences from 0) once nothing of it is in flight.
+            match self
+                .fresh_ids
+                .as_ref()
+                .map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take())
+            {
+                None => {
+                    let slot = Arc::new(std::sync::Mutex::new(None));
+                    self.fresh_ids = Some(Arc::clone(&slot));
+                    let (cluster, cfg, acc) = (
+                        Arc::clone(&self.cluster),
+                        Arc::clone(&self.cfg),
+                        Arc::clone(&self.acc),
+                    );
+                    tracing::warn!(
+                        producer_id = self.ids.id,
+                        "producer epoch exhausted; fetching a new producer id"
+                    );
+                    tokio::spawn(async move {
+                        let r = super::init_producer_id(&cluster, &cfg).await;
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                        acc.wake.notify_one();
+                    });
+                    return;
+                }
+                Some(None) => return,
+                Some(Some(Err(e))) => {
+                    // Try again at the next pass; the batches wait (bounded by delivery.timeout.ms).
+                    tracing::warn!(error = %e, "fetching a new producer id failed");
+                    self.fresh_ids = None;
+                    return;
+                }
+                Some(Some(Ok(ids))) => {
+                    self.fresh_ids = None;
+                    self.ids = ids;
+                }
+            }
         } else {
             self.ids.epoch += 1;
         }
