@@ -48,10 +48,20 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Plugins => {
+            println!("connectors: {}", list_or_none(kaflow_connectors::BUILT_IN));
             println!(
-                "built-in connectors: {}",
-                list_or_none(kaflow_connectors::BUILT_IN)
+                "converters: {}",
+                kaflow_runtime::convert::KNOWN_CONVERTERS.join(", ")
             );
+            println!(
+                "header converters: {}",
+                kaflow_runtime::convert::KNOWN_HEADER_CONVERTERS.join(", ")
+            );
+            let smts =
+                kaflow_runtime::transforms::TransformRegistry::<kaflow_runtime::data::SourceRecord>::builtin(
+                );
+            println!("transformations: {}", smts.transform_classes().join(", "));
+            println!("predicates: {}", smts.predicate_classes().join(", "));
             ExitCode::SUCCESS
         }
         Cmd::Standalone { files } => {
@@ -98,10 +108,12 @@ fn version_text() -> String {
         .iter()
         .map(|k| format!("{k:?}"))
         .collect();
-    let _ = writeln!(s, "Not yet: {}", planned.join(", "));
+    if !planned.is_empty() {
+        let _ = writeln!(s, "Not yet: {}", planned.join(", "));
+    }
     let _ = writeln!(
         s,
-        "Producer: idempotent (KIP-98, KIP-360 epoch bumps), acks 0/1/all, compression none/gzip/snappy/lz4/zstd"
+        "Producer: idempotent (KIP-98, KIP-360) and transactional (KIP-890 TV2, TV1), compression none/gzip/snappy/lz4/zstd\nConsumer: fetch sessions (KIP-227), read_committed, consumer groups (classic; range, roundrobin, cooperative-sticky)"
     );
     s
 }

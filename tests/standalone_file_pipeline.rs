@@ -150,12 +150,8 @@ fn file_source_to_topic_to_file_sink_with_clean_restart_and_crash_recovery() {
     let want = expected(0, 40_000);
     loop {
         let got = p.out_lines();
-        let mut seen = std::collections::BTreeSet::new();
-        let complete = got.iter().all(|l| want.contains(l))
-            && got.iter().for_each(|l| {
-                seen.insert(l.clone());
-            }) == ()
-            && seen.len() == want.len();
+        let seen: std::collections::BTreeSet<&String> = got.iter().collect();
+        let complete = got.iter().all(|l| want.contains(l)) && seen.len() == want.len();
         if complete {
             // Every input line is there; a line appears twice only if it came after the
             // crash point (re-sent from the last committed offset), and the first 15,000 are

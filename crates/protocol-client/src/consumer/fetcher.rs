@@ -83,6 +83,9 @@ pub(crate) fn decode(
             out.next_offset = batch.next_offset();
             continue;
         }
+        // A batch is returned whole or not at all: a decode error halfway keeps none of its
+        // records, so the position (still at this batch) and the records agree.
+        let batch_start = out.records.len();
         let timestamp_type = batch.timestamp_type();
         let leader_epoch = batch.partition_leader_epoch();
         for r in batch.records() {
@@ -100,6 +103,7 @@ pub(crate) fn decode(
                     leader_epoch: (leader_epoch >= 0).then_some(leader_epoch),
                 }),
                 Err(e) => {
+                    out.records.truncate(batch_start);
                     out.error = Some(e);
                     return out;
                 }

@@ -146,3 +146,68 @@ fn a_corrupt_batch_keeps_the_records_before_it_and_stops_there() {
     assert_eq!(d.next_offset, 1);
     assert!(d.error.is_some());
 }
+
+#[test]
+fn i11_truncated_data_ends_cleanly_at_the_last_whole_batch() {
+    let data = concat(&[
+        batch(0, -1, false, None, &["a", "b"]),
+        batch(2, -1, false, None, &["c"]),
+    ]);
+    for cut in 1..data.len() {
+        let d = decode(
+            &topic(),
+            0,
+            data.slice(..cut),
+            0,
+            false,
+            vec![],
+            ReadLimits::default(),
+        );
+        // A broker cuts the last batch at its max bytes: what is whole is returned, the rest
+        // is fetched again from next_offset; never an error, never a panic.
+        assert!(d.error.is_none(), "cut at {cut}: {:?}", d.error);
+        assert_eq!(d.next_offset, d.records.last().map_or(0, |r| r.offset + 1));
+    }
+}
+
+#[test]
+fn i11_a_batch_whose_record_count_lies_is_an_error() {
+    let mut b = BytesMut::from(batch(0, -1, false, None, &["a", "b"]).as_ref());
+    // recordCount (the last 4 header bytes, offset 57) claims 3 records; fix the CRC so only the
+    // count lies.
+    b[57..61].copy_from_slice(&3i32.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    let d = decode(&topic(), 0, b.freeze(), 0, false, vec![], ReadLimits::default());
+    assert!(d.error.is_some(), "a lying count is reported");
+    assert!(
+        d.records.is_empty(),
+        "none of the bad batch's records is handed out"
+    );
+    assert_eq!(d.next_offset, 0, "no position moves past data that didn't decode");
+}
+
+#[test]
+fn i11_aborted_transactions_of_unknown_producers_change_nothing() {
+    let data = concat(&[
+        batch(0, 5, true, None, &["c1"]),
+        batch(1, 5, true, Some(false), &[]),
+    ]);
+    let aborted = vec![
+        Aborted {
+            producer_id: 999,
+            first_offset: 0,
+        },
+        Aborted {
+            producer_id: -7,
+            first_offset: i64::MIN,
+        },
+        Aborted {
+            producer_id: 1234,
+            first_offset: i64::MAX,
+        },
+    ];
+    let d = decode(&topic(), 0, data, 0, true, aborted, ReadLimits::default());
+    assert_eq!(values(&d), [(0, "c1".into())]);
+    assert_eq!(d.next_offset, 2);
+}

@@ -10,12 +10,17 @@ use std::collections::BTreeMap;
 fn converter() -> JsonConverter {
     let mut c = JsonConverter::default();
     let props = BTreeMap::from([("schemas.enable".to_string(), "false".to_string())]);
-    c.configure(&props, true).expect("schemaless JsonConverter config is valid");
+    c.configure(&props, true)
+        .expect("schemaless JsonConverter config is valid");
     c
 }
 
 fn to_value(map: &SourceMap) -> Value {
-    Value::Map(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
+    Value::Map(
+        map.iter()
+            .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+            .collect(),
+    )
 }
 
 fn to_json(v: &Value) -> Bytes {
@@ -27,7 +32,10 @@ fn to_json(v: &Value) -> Bytes {
 
 /// The offsets-store key for `connector`'s source `partition`.
 pub fn key(connector: &str, partition: &SourceMap) -> Bytes {
-    to_json(&Value::Array(vec![Value::String(connector.to_string()), to_value(partition)]))
+    to_json(&Value::Array(vec![
+        Value::String(connector.to_string()),
+        to_value(partition),
+    ]))
 }
 
 /// The offsets-store value for a source `offset`.
@@ -37,7 +45,9 @@ pub fn value(offset: &SourceMap) -> Bytes {
 
 /// Parses a stored offset back into a map; `None` if it isn't a JSON object.
 pub fn parse_value(bytes: &[u8]) -> Option<SourceMap> {
-    let sv = converter().to_connect("", &[], Some(&Bytes::copy_from_slice(bytes))).ok()?;
+    let sv = converter()
+        .to_connect("", &[], Some(&Bytes::copy_from_slice(bytes)))
+        .ok()?;
     match sv.value {
         Value::Map(entries) => Some(
             entries
@@ -60,7 +70,10 @@ mod tests {
     fn connects_key_and_value_format() {
         let p = SourceMap::from([("filename".to_string(), Value::String("/tmp/in.txt".into()))]);
         let o = SourceMap::from([("position".to_string(), Value::Int64(42))]);
-        assert_eq!(&key("local-file-source", &p)[..], br#"["local-file-source",{"filename":"/tmp/in.txt"}]"#);
+        assert_eq!(
+            &key("local-file-source", &p)[..],
+            br#"["local-file-source",{"filename":"/tmp/in.txt"}]"#
+        );
         assert_eq!(&value(&o)[..], br#"{"position":42}"#);
         assert_eq!(parse_value(br#"{"position":42}"#), Some(o));
     }
