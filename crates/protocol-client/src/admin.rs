@@ -352,6 +352,27 @@ impl Admin {
         Ok(out)
     }
 
+    /// Every topic name in the cluster (internal topics included), from a Metadata request
+    /// for all topics.
+    pub async fn list_topics(&self) -> Result<Vec<String>> {
+        self.retrying(|| async {
+            let (_, conn) = self.cluster.any_connection(Traffic::Admin).await?;
+            let req = kafka_protocol::messages::MetadataRequest::default()
+                .with_topics(None)
+                .with_allow_auto_topic_creation(false);
+            let resp = conn.send(&req).await?;
+            let mut names: Vec<String> = resp
+                .topics
+                .iter()
+                .filter(|t| t.error_code == 0)
+                .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+                .collect();
+            names.sort();
+            Ok(names)
+        })
+        .await
+    }
+
     /// The cluster's id, controller and live brokers, from fresh metadata.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
         self.cluster.refresh(&[]).await?;

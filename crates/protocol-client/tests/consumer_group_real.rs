@@ -304,3 +304,51 @@ async fn java_and_kaflow_members_share_a_group_and_partitions_move_without_doubl
     let b_owned = b.await.unwrap();
     assert_eq!(b_owned.len(), 6);
 }
+
+#[tokio::test]
+async fn a_pattern_subscription_follows_topics_created_later_and_ignores_others() {
+    let kafka = require_kafka!();
+    let bootstrap = kafka.bootstrap.clone();
+    let base = unique_topic("pattern");
+    let (a, b, other) = (format!("{base}-a"), format!("{base}-b"), format!("{base}x-c"));
+    let admin = Admin::connect(ClientConfig::new(&bootstrap).unwrap())
+        .await
+        .unwrap();
+    for t in [&a, &other] {
+        admin.create_topic(NewTopic::new(t, 6)).await.unwrap();
+        admin.list_offsets(t, &[], OffsetSpec::Latest).await.unwrap();
+    }
+    produce(&bootstrap, &a, 0, 600).await;
+    produce(&bootstrap, &other, 0, 60).await;
+    let props = props(&bootstrap, &unique_topic("pattern-g")).with("metadata.max.age.ms", "500");
+    let pattern = format!("{}-.*", regex::escape(&base));
+    let mut c = GroupConsumer::subscribe_pattern(&props, &pattern).await.unwrap();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut created_b = false;
+    while seen.values().sum::<usize>() < 900 {
+        assert!(tokio::time::Instant::now() < deadline, "records seen: {seen:?}");
+        for r in c.poll(Duration::from_millis(200)).await.unwrap() {
+            *seen.entry(r.topic.to_string()).or_default() += 1;
+        }
+        if !created_b && seen.get(&a) == Some(&600) {
+            admin.create_topic(NewTopic::new(&b, 6)).await.unwrap();
+            admin.list_offsets(&b, &[], OffsetSpec::Latest).await.unwrap();
+            produce(&bootstrap, &b, 0, 300).await;
+            created_b = true;
+        }
+    }
+    c.poll(Duration::from_millis(1000))
+        .await
+        .unwrap()
+        .iter()
+        .for_each(|r| *seen.entry(r.topic.to_string()).or_default() += 1);
+    assert_eq!(seen.get(&a), Some(&600), "{seen:?}");
+    assert_eq!(
+        seen.get(&b),
+        Some(&300),
+        "the topic created later is consumed, once: {seen:?}"
+    );
+    assert!(!seen.contains_key(&other), "a non-matching topic is never read");
+    c.close().await.unwrap();
+}

@@ -123,11 +123,33 @@ impl RebalanceListener for Listener {
     }
 }
 
+#[derive(Debug)]
+struct PatternState {
+    re: regex::Regex,
+    gcfg: GroupConfig,
+    topics: Vec<String>,
+    checked: Instant,
+}
+
+async fn matching(cluster: &Arc<Cluster>, re: &regex::Regex) -> Result<Vec<String>> {
+    let all = crate::admin::Admin::new(Arc::clone(cluster))
+        .list_topics()
+        .await?;
+    // Internal topics are never matched, as Java's default (`exclude.internal.topics`).
+    Ok(all
+        .into_iter()
+        .filter(|t| !t.starts_with("__") && re.is_match(t))
+        .collect())
+}
+
 /// A consumer group member that fetches its assigned partitions (see the module docs).
 #[derive(Debug)]
 pub struct GroupConsumer {
     consumer: Consumer,
     group: ConsumerGroup,
+    /// `subscribe_pattern`: the pattern, the group config to rejoin with, the topics matched
+    /// so far and when they were last listed.
+    pattern: Option<PatternState>,
     shared: Arc<Mutex<Shared>>,
     polled: Arc<Notify>,
     auto_commit: Option<Duration>,
@@ -173,6 +195,7 @@ impl GroupConsumer {
         Ok(Self {
             consumer: Consumer::with_cluster(cluster, ccfg),
             group,
+            pattern: None,
             shared,
             polled,
             auto_commit,
@@ -182,6 +205,76 @@ impl GroupConsumer {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Joins `group.id` subscribed to every topic whose whole name matches `pattern` (Java's
+    /// `subscribe(Pattern)`). The topic list is checked again every `metadata.max.age.ms`; when
+    /// the matching set changes, this member commits what it processed, leaves and rejoins with
+    /// the new set (a rebalance, as Java's subscription change causes one).
+    pub async fn subscribe_pattern(props: &Properties, pattern: &str) -> Result<Self> {
+        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| ConfigError::new("pattern", pattern, format!("not a valid regex: {e}")))?;
+        let ccfg = ConsumerConfig::from_properties(props)?;
+        let gcfg = GroupConfig::from_properties(props)?;
+        let auto_commit = props
+            .boolean("enable.auto.commit", true)?
+            .then(|| props.millis("auto.commit.interval.ms", 5000, 0))
+            .transpose()?;
+        let cluster = Cluster::connect(ccfg.client.clone()).await?;
+        let topics = matching(&cluster, &re).await?;
+        if topics.is_empty() {
+            return Err(ConfigError::new("pattern", pattern, "no topic matches it yet").into());
+        }
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let mut me = Self::with_cluster(Arc::clone(&cluster), ccfg, gcfg.clone(), auto_commit, &refs)?;
+        me.pattern = Some(PatternState {
+            re,
+            gcfg,
+            topics,
+            checked: Instant::now(),
+        });
+        Ok(me)
+    }
+
+    /// Pattern subscriptions: rejoin when the matching topics changed.
+    async fn refresh_pattern(&mut self) -> Result<()> {
+        let Some(p) = self.pattern.as_mut() else {
+            return Ok(());
+        };
+        if p.checked.elapsed() < self.consumer.cluster().config().metadata_max_age {
+            return Ok(());
+        }
+        p.checked = Instant::now();
+        let now = matching(self.consumer.cluster(), &p.re).await?;
+        if now == p.topics || now.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(before = ?p.topics, after = ?now, "the topics matching the subscription pattern changed; rejoining");
+        p.topics = now.clone();
+        let gcfg = p.gcfg.clone();
+        // Leave with everything processed committed, then join again with the new topics.
+        {
+            let mut s = self.lock();
+            let done = std::mem::take(&mut s.delivered);
+            s.processed.extend(done);
+            s.in_hands = false;
+        }
+        if self.auto_commit.is_some() {
+            self.commit_processed().await?;
+        }
+        let refs: Vec<&str> = now.iter().map(String::as_str).collect();
+        let fresh = Self::with_cluster(
+            Arc::clone(self.consumer.cluster()),
+            self.consumer.config().clone(),
+            gcfg,
+            self.auto_commit,
+            &refs,
+        )?;
+        let old = std::mem::replace(&mut self.group, fresh.group);
+        self.shared = fresh.shared;
+        self.polled = fresh.polled;
+        self.consumer.assign(std::iter::empty());
+        old.close().await
     }
 
     /// The partitions this member owns right now.
@@ -210,6 +303,13 @@ impl GroupConsumer {
             s.owned.clone()
         };
         self.polled.notify_waiters();
+        self.refresh_pattern().await?;
+        // A pattern rejoin may have replaced the membership: read the assignment again.
+        let owned = if self.pattern.is_some() {
+            self.lock().owned.clone()
+        } else {
+            owned
+        };
         self.apply_assignment(&owned).await?;
         self.maybe_auto_commit().await;
         let records = if owned.is_empty() {
