@@ -20,6 +20,9 @@ use kaflow_client::producer::{Producer, ProducerConfig, ProducerRecord};
 use kaflow_client::{ClientConfig, Properties};
 use kaflow_test_support::seq::{check_consecutive, console_consume, log_end_offsets};
 use kaflow_test_support::{unique_topic, Cluster};
+
+mod leaders;
+use leaders::{leader_of, wait_full_isr, wait_until};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,58 +47,6 @@ fn parse_value(v: &str) -> (u64, u64) {
         Some((p.parse().ok()?, s.parse().ok()?))
     });
     parsed.unwrap_or_else(|| panic!("unexpected value {v:?}"))
-}
-
-/// Polls `cond` every 20 ms until it holds; panics with `what` after `limit`.
-async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits until every partition of `topic` has a leader and all three replicas in sync.
-async fn wait_full_isr(admin: &Admin, topic: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if admin.cluster().refresh(&[topic]).await.is_ok() {
-            let md = admin.cluster().metadata();
-            let full = (0..PARTITIONS as i32).all(|p| {
-                md.partition(topic, p)
-                    .is_some_and(|pi| pi.leader >= 0 && pi.isr.len() == 3)
-            });
-            if full {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ISR of {topic} not full after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The harness node (1..=3; node.id = n) leading partition 0, from fresh metadata.
-async fn leader_of_p0(admin: &Admin, cluster: &Cluster, topic: &str) -> u16 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if admin.cluster().refresh(&[topic]).await.is_ok() {
-            let md = admin.cluster().metadata();
-            if let Some(leader) = md.partition(topic, 0).map(|p| p.leader).filter(|&l| l >= 0) {
-                let addr = md.brokers.get(&leader).map(|b| b.addr());
-                let n = addr.as_deref().and_then(|a| cluster.node_of_addr(a));
-                assert_eq!(n, u16::try_from(leader).ok(), "node.id {leader} at {addr:?}");
-                return n.expect("leader is one of our nodes");
-            }
-        }
-        assert!(Instant::now() < deadline, "no leader for {topic}-0");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// One kill, as reported (its fields are read through `Debug`).
@@ -128,7 +79,7 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
         .create_topic(NewTopic::new(&topic, PARTITIONS as i32).replication_factor(3))
         .await
         .expect("create topic");
-    wait_full_isr(&admin, &topic, Duration::from_secs(60)).await;
+    wait_full_isr(&admin, &topic, PARTITIONS as i32, Duration::from_secs(60)).await;
 
     let props = Properties::new()
         .with("bootstrap.servers", &bootstrap)
@@ -205,13 +156,13 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
     for k in 0..KILLS {
         let segment_start = k * segment;
         let segment_end = (k + 1) * segment;
-        wait_full_isr(&admin, &topic, Duration::from_secs(120)).await;
+        wait_full_isr(&admin, &topic, PARTITIONS as i32, Duration::from_secs(120)).await;
         limit_tx.send_replace(segment_end);
         wait_until("the segment to be under way", Duration::from_secs(120), || {
             acked.load(Ordering::Acquire) >= segment_start + 20_000
         })
         .await;
-        let node = leader_of_p0(&admin, &cluster, &topic).await;
+        let node = leader_of(&admin, &cluster, &topic, 0).await;
         let (_, retries_before, bumps_before) = stats();
         let (sent_before, acked_before) = (sent.load(Ordering::Acquire), acked.load(Ordering::Acquire));
         let c = Arc::clone(&cluster);
