@@ -9,82 +9,29 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 use kaflow_client::compression::{Compression, CompressionLevel};
 use kaflow_client::records::{read_batches, BatchBuilder, Header, ProducerState, ReadLimits};
-
-struct Java {
-    classpath: String,
-}
+use kaflow_test_support::java::{self, JavaProgram};
 
 /// Compiles the checker once; `None` (after saying so) if the toolchain or jars are missing.
-fn java() -> Option<&'static Java> {
-    static JAVA: OnceLock<Option<Java>> = OnceLock::new();
+fn java() -> Option<&'static JavaProgram> {
+    static JAVA: OnceLock<Option<JavaProgram>> = OnceLock::new();
     JAVA.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let libs = std::env::var_os("KAFKA_LIBS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| manifest.join("../../target/kafka/libs"));
-        let missing = if !libs.join("kafka-clients-4.3.1.jar").exists()
-            && std::fs::read_dir(&libs).map_or(true, |d| {
-                !d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with("kafka-clients-"))
-            }) {
-            Some(format!(
-                "Kafka jars not found in {} (run scripts/kafka.sh fetch, or set KAFKA_LIBS)",
-                libs.display()
-            ))
-        } else if Command::new("javac").arg("-version").output().is_err() {
-            Some("javac not found on PATH".to_owned())
-        } else if Command::new("java").arg("-version").output().is_err() {
-            Some("java not found on PATH".to_owned())
-        } else {
-            None
-        };
-        if let Some(why) = missing {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("records_java_interop: {why}; CI=true, so this test fails instead of skipping");
-            }
-            eprintln!("\n*** records_java_interop SKIPPED: {why} ***\n");
-            return None;
-        }
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("records-java");
-        std::fs::create_dir_all(&out).unwrap();
-        let classpath = format!("{}/*", libs.display());
-        let status = Command::new("javac")
-            .arg("-d")
-            .arg(&out)
-            .arg("-cp")
-            .arg(&classpath)
-            .arg(manifest.join("tests/java/RecordsInterop.java"))
-            .status()
-            .expect("run javac");
-        assert!(status.success(), "javac failed on tests/java/RecordsInterop.java");
-        Some(Java {
-            classpath: format!("{}:{}", out.display(), classpath),
-        })
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/RecordsInterop.java");
+        java::compile(
+            &source,
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("records-java"),
+        )
     })
     .as_ref()
 }
 
-fn run_java(java: &Java, args: &[String]) -> String {
-    let out = Command::new("java")
-        .arg("-cp")
-        .arg(&java.classpath)
-        .arg("RecordsInterop")
-        .args(args)
-        .output()
-        .expect("run java");
-    assert!(
-        out.status.success(),
-        "java RecordsInterop {:?} failed:\n{}",
-        args.first(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn run_java(java: &JavaProgram, args: &[String]) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    String::from_utf8(java.run(&args).stdout).unwrap()
 }
 
 struct Rec {

@@ -15,8 +15,7 @@
 //! Without java/javac or the jars the test skips loudly, except under `CI=true`, where it fails.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use bytes::Bytes;
 use kaflow_runtime::convert::json::node::{base64_decode, base64_encode, Node};
@@ -25,7 +24,7 @@ use kaflow_runtime::data::logical::{
     date_schema, decimal_builder, decimal_schema, time_schema, timestamp_schema,
 };
 use kaflow_runtime::data::{BigDecimal, Schema, SchemaBuilder, Struct, Value};
-use kaflow_test_support::{in_ci, repo_root};
+use kaflow_test_support::java::{self, JavaProgram};
 
 const CONFIGS: [&str; 4] = ["schemas", "noschemas", "numeric", "nodefault"];
 
@@ -341,75 +340,20 @@ fn cases() -> Vec<(&'static str, Option<Schema>, Value)> {
     ]
 }
 
-struct Java {
-    classpath: String,
-}
-
 /// Compiles the checker once per test binary (both tests share it); `None` after saying why.
-fn java() -> Option<&'static Java> {
-    static JAVA: std::sync::OnceLock<Option<Java>> = std::sync::OnceLock::new();
-    JAVA.get_or_init(compile_java).as_ref()
-}
-
-fn compile_java() -> Option<Java> {
-    let libs = std::env::var_os("KAFKA_LIBS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/kafka/libs"));
-    let missing = if !libs.join("connect-json-4.3.1.jar").exists()
-        && std::fs::read_dir(&libs).map_or(true, |d| {
-            !d.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("connect-json-"))
-        }) {
-        Some(format!(
-            "Kafka jars not found in {} (run scripts/kafka.sh fetch, or set KAFKA_LIBS)",
-            libs.display()
-        ))
-    } else if Command::new("javac").arg("-version").output().is_err() {
-        Some("javac not found on PATH".to_owned())
-    } else if Command::new("java").arg("-version").output().is_err() {
-        Some("java not found on PATH".to_owned())
-    } else {
-        None
-    };
-    if let Some(why) = missing {
-        if in_ci() {
-            panic!("converter_json_parity: {why}; CI=true, so this test fails instead of skipping");
-        }
-        eprintln!("\n*** converter_json_parity SKIPPED: {why} ***\n");
-        return None;
-    }
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-parity-java");
-    std::fs::create_dir_all(&out).unwrap();
-    let classpath = format!("{}/*", libs.display());
-    let status = Command::new("javac")
-        .arg("-d")
-        .arg(&out)
-        .arg("-cp")
-        .arg(&classpath)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/JsonParity.java"))
-        .status()
-        .expect("run javac");
-    assert!(status.success(), "javac failed on tests/java/JsonParity.java");
-    Some(Java {
-        classpath: format!("{}:{}", out.display(), classpath),
+fn java() -> Option<&'static JavaProgram> {
+    static JAVA: std::sync::OnceLock<Option<JavaProgram>> = std::sync::OnceLock::new();
+    JAVA.get_or_init(|| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/JsonParity.java");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-parity-java");
+        // Date/Time/Timestamp logical values must not depend on the machine's time zone.
+        java::compile(&source, &out).map(|j| j.jvm_arg("-Duser.timezone=UTC"))
     })
+    .as_ref()
 }
 
-fn run_java(java: &Java, args: &[&str]) -> String {
-    let out = Command::new("java")
-        .arg("-Duser.timezone=UTC")
-        .arg("-cp")
-        .arg(&java.classpath)
-        .arg("JsonParity")
-        .args(args)
-        .output()
-        .expect("run java");
-    assert!(
-        out.status.success(),
-        "java JsonParity {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn run_java(java: &JavaProgram, args: &[&str]) -> String {
+    String::from_utf8(java.run(args).stdout).unwrap()
 }
 
 /// What one side produced for a (case, config).

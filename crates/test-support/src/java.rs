@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 pub struct JavaProgram {
     classpath: String,
     main: String,
+    jvm_args: Vec<String>,
 }
 
 fn kafka_libs() -> PathBuf {
@@ -71,13 +72,21 @@ pub fn compile(source: &Path, out_dir: &Path) -> Option<JavaProgram> {
     Some(JavaProgram {
         classpath: format!("{}:{jars}", out_dir.display()),
         main,
+        jvm_args: Vec::new(),
     })
 }
 
 impl JavaProgram {
+    /// Adds a JVM option (e.g. `-Duser.timezone=UTC`) to every run.
+    pub fn jvm_arg(mut self, arg: &str) -> Self {
+        self.jvm_args.push(arg.to_owned());
+        self
+    }
+
     /// Runs the program with `args`; panics with its stderr if it fails.
     pub fn run(&self, args: &[&str]) -> Output {
         let out = Command::new("java")
+            .args(&self.jvm_args)
             .arg("-cp")
             .arg(&self.classpath)
             .arg(&self.main)
