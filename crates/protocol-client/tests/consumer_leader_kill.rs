@@ -10,19 +10,18 @@
 //!  read to the end ─▶ per partition: offsets 0..n and sequence numbers 0..n, each once, in order
 //! ```
 
-use kaflow_client::admin::{Admin, NewTopic};
 use kaflow_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
 use kaflow_client::producer::{Producer, ProducerConfig, ProducerRecord};
-use kaflow_client::{ClientConfig, Properties};
+use kaflow_client::Properties;
 use kaflow_test_support::seq::check_consecutive;
-use kaflow_test_support::{unique_topic, Cluster};
+use kaflow_test_support::Cluster;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 mod leaders;
-use leaders::{leader_of, wait_full_isr};
+use leaders::{kill, leader_of, replicated_topic, restart, wait_full_isr};
 
 const RECORDS: u64 = 300_000;
 const PARTITIONS: u64 = 3;
@@ -97,15 +96,7 @@ async fn i21_consumer_follows_leader_kills_without_skipping_or_repeating() {
     let started = Instant::now();
     let cluster = Arc::new(cluster);
     let bootstrap = cluster.bootstrap.clone();
-    let topic = unique_topic("consumer-leader-kill");
-    let admin = Admin::connect(ClientConfig::new(&bootstrap).expect("client config"))
-        .await
-        .expect("admin");
-    admin
-        .create_topic(NewTopic::new(&topic, PARTITIONS as i32).replication_factor(3))
-        .await
-        .expect("create topic");
-    wait_full_isr(&admin, &topic, PARTITIONS as i32, Duration::from_secs(60)).await;
+    let (admin, topic) = replicated_topic(&bootstrap, "consumer-leader-kill", PARTITIONS as i32).await;
 
     let producer = Producer::connect(ProducerConfig::new(&bootstrap).expect("producer config"))
         .await
@@ -150,11 +141,7 @@ async fn i21_consumer_follows_leader_kills_without_skipping_or_repeating() {
         let node = leader_of(&admin, &cluster, &topic, k).await;
         let before = seen.of(k);
         let fetches_before = consumer.fetch_stats().0;
-        let c = Arc::clone(&cluster);
-        tokio::task::spawn_blocking(move || c.kill(node))
-            .await
-            .expect("kill task")
-            .unwrap_or_else(|e| panic!("kill node {node}: {e}"));
+        kill(&cluster, node).await;
         let killed_at = Instant::now();
         // Partition k's records can now come only from its new leader.
         read_until(
@@ -171,11 +158,7 @@ async fn i21_consumer_follows_leader_kills_without_skipping_or_repeating() {
             new_leader, node,
             "partition {k} still led by the killed node {node}"
         );
-        let c = Arc::clone(&cluster);
-        tokio::task::spawn_blocking(move || c.restart(node))
-            .await
-            .expect("restart task")
-            .unwrap_or_else(|e| panic!("restart node {node}: {e}"));
+        restart(&cluster, node).await;
         wait_full_isr(&admin, &topic, PARTITIONS as i32, Duration::from_secs(120)).await;
         eprintln!(
             "kill {k}: node {node} led partition {k} (read {before} of it), new leader {new_leader}; \

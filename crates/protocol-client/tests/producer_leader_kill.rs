@@ -15,14 +15,13 @@
 //! The sender is paced (about 50k records/s) only so that each segment is still in flight when
 //! its kill lands; every wait between steps is a polled condition with a deadline.
 
-use kaflow_client::admin::{Admin, NewTopic};
 use kaflow_client::producer::{Producer, ProducerConfig, ProducerRecord};
-use kaflow_client::{ClientConfig, Properties};
+use kaflow_client::Properties;
 use kaflow_test_support::seq::{check_consecutive, console_consume, log_end_offsets};
-use kaflow_test_support::{unique_topic, Cluster};
+use kaflow_test_support::Cluster;
 
 mod leaders;
-use leaders::{leader_of, wait_full_isr, wait_until};
+use leaders::{kill, leader_of, replicated_topic, restart, wait_full_isr, wait_until};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,15 +70,7 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
     let started = Instant::now();
     let cluster = Arc::new(cluster);
     let bootstrap = cluster.bootstrap.clone();
-    let topic = unique_topic("leader-kill");
-    let admin = Admin::connect(ClientConfig::new(&bootstrap).expect("client config"))
-        .await
-        .expect("admin");
-    admin
-        .create_topic(NewTopic::new(&topic, PARTITIONS as i32).replication_factor(3))
-        .await
-        .expect("create topic");
-    wait_full_isr(&admin, &topic, PARTITIONS as i32, Duration::from_secs(60)).await;
+    let (admin, topic) = replicated_topic(&bootstrap, "leader-kill", PARTITIONS as i32).await;
 
     let props = Properties::new()
         .with("bootstrap.servers", &bootstrap)
@@ -165,11 +156,7 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
         let node = leader_of(&admin, &cluster, &topic, 0).await;
         let (_, retries_before, bumps_before) = stats();
         let (sent_before, acked_before) = (sent.load(Ordering::Acquire), acked.load(Ordering::Acquire));
-        let c = Arc::clone(&cluster);
-        tokio::task::spawn_blocking(move || c.kill(node))
-            .await
-            .expect("kill task")
-            .unwrap_or_else(|e| panic!("kill node {node}: {e}"));
+        kill(&cluster, node).await;
         let killed_at = Instant::now();
         let acked_after_kill = acked.load(Ordering::Acquire);
         assert!(
@@ -187,11 +174,7 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
         .await;
         let outage = killed_at.elapsed();
         let (_, retries_after, bumps_after) = stats();
-        let c = Arc::clone(&cluster);
-        tokio::task::spawn_blocking(move || c.restart(node))
-            .await
-            .expect("restart task")
-            .unwrap_or_else(|e| panic!("restart node {node}: {e}"));
+        restart(&cluster, node).await;
         let kill = Kill {
             node,
             sent_before,

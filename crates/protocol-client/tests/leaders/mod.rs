@@ -4,8 +4,10 @@
 // Each test binary that includes this module uses a subset of it.
 #![allow(dead_code)]
 
-use kaflow_client::admin::Admin;
-use kaflow_test_support::Cluster;
+use kaflow_client::admin::{Admin, NewTopic};
+use kaflow_client::ClientConfig;
+use kaflow_test_support::{unique_topic, Cluster};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -64,4 +66,37 @@ pub async fn leader_of(admin: &Admin, cluster: &Cluster, topic: &str, partition:
         assert!(Instant::now() < deadline, "no leader for {topic}-{partition}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A fresh topic of `partitions` partitions with replication factor 3, once every replica is
+/// in sync; and the admin client that made it.
+pub async fn replicated_topic(bootstrap: &str, prefix: &str, partitions: i32) -> (Admin, String) {
+    let topic = unique_topic(prefix);
+    let admin = Admin::connect(ClientConfig::new(bootstrap).expect("client config"))
+        .await
+        .expect("admin");
+    admin
+        .create_topic(NewTopic::new(&topic, partitions).replication_factor(3))
+        .await
+        .expect("create topic");
+    wait_full_isr(&admin, &topic, partitions, Duration::from_secs(60)).await;
+    (admin, topic)
+}
+
+/// `kill -9` node `node` (off the async runtime: the harness script blocks).
+pub async fn kill(cluster: &Arc<Cluster>, node: u16) {
+    let c = Arc::clone(cluster);
+    tokio::task::spawn_blocking(move || c.kill(node))
+        .await
+        .expect("kill task")
+        .unwrap_or_else(|e| panic!("kill node {node}: {e}"));
+}
+
+/// Restarts node `node` on its storage; returns once it serves clients.
+pub async fn restart(cluster: &Arc<Cluster>, node: u16) {
+    let c = Arc::clone(cluster);
+    tokio::task::spawn_blocking(move || c.restart(node))
+        .await
+        .expect("restart task")
+        .unwrap_or_else(|e| panic!("restart node {node}: {e}"));
 }
