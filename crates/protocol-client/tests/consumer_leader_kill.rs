@@ -21,21 +21,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 mod leaders;
-use leaders::{kill, leader_of, replicated_topic, restart, wait_full_isr};
+use leaders::{kill, leader_of, parse_value, replicated_topic, restart, value, wait_full_isr};
 
 const RECORDS: u64 = 300_000;
 const PARTITIONS: u64 = 3;
-
-/// (partition, seq) from a value `p{p}-s{seq}-...`.
-fn parse_value(v: &[u8]) -> (u64, u64) {
-    let v = std::str::from_utf8(v).expect("utf-8 value");
-    let parsed = v.strip_prefix('p').and_then(|r| {
-        let (p, r) = r.split_once("-s")?;
-        let (s, _) = r.split_once('-')?;
-        Some((p.parse().ok()?, s.parse().ok()?))
-    });
-    parsed.unwrap_or_else(|| panic!("unexpected value {v:?}"))
-}
 
 /// What the test has read so far, per partition: (offset, seq) in delivery order.
 #[derive(Default)]
@@ -47,7 +36,8 @@ struct Seen {
 impl Seen {
     fn add(&mut self, recs: Vec<ConsumerRecord>) {
         for r in recs {
-            let (p, seq) = parse_value(r.value.as_deref().expect("value"));
+            let (p, seq) =
+                parse_value(std::str::from_utf8(r.value.as_deref().expect("value")).expect("utf-8 value"));
             assert_eq!(
                 p as i32, r.partition,
                 "record {seq} of p{p} read from partition {}",
@@ -104,8 +94,7 @@ async fn i21_consumer_follows_leader_kills_without_skipping_or_repeating() {
     let mut acks = Vec::with_capacity(RECORDS as usize);
     for i in 0..RECORDS {
         let (p, seq) = (i % PARTITIONS, i / PARTITIONS);
-        let v = format!("p{p}-s{seq:07}-abcdefghijklmnopqrstuvwxyz0123456789");
-        let rec = ProducerRecord::new(topic.as_str(), v).partition(p as i32);
+        let rec = ProducerRecord::new(topic.as_str(), value(p, seq)).partition(p as i32);
         acks.push(producer.send(rec).await.expect("send"));
     }
     for a in acks {

@@ -21,7 +21,7 @@ use kaflow_test_support::seq::{check_consecutive, console_consume, log_end_offse
 use kaflow_test_support::Cluster;
 
 mod leaders;
-use leaders::{kill, leader_of, replicated_topic, restart, wait_full_isr, wait_until};
+use leaders::{kill, leader_of, parse_value, replicated_topic, restart, value, wait_full_isr, wait_until};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,20 +33,6 @@ const PARTITIONS: u64 = 6;
 const KILLS: u64 = 5;
 /// Sender pace, records per second.
 const RATE: u64 = 50_000;
-
-fn value(p: u64, seq: u64) -> String {
-    format!("p{p}-s{seq:07}-abcdefghijklmnopqrstuvwxyz0123456789")
-}
-
-/// (partition, seq) from a value.
-fn parse_value(v: &str) -> (u64, u64) {
-    let parsed = v.strip_prefix('p').and_then(|r| {
-        let (p, r) = r.split_once("-s")?;
-        let (s, _) = r.split_once('-')?;
-        Some((p.parse().ok()?, s.parse().ok()?))
-    });
-    parsed.unwrap_or_else(|| panic!("unexpected value {v:?}"))
-}
 
 /// One kill, as reported (its fields are read through `Debug`).
 #[derive(Debug)]

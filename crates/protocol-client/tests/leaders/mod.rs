@@ -11,6 +11,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The test value of record `seq` of partition `p`: `p{p}-s{seq}-` and padding.
+pub fn value(p: u64, seq: u64) -> String {
+    format!("p{p}-s{seq:07}-abcdefghijklmnopqrstuvwxyz0123456789")
+}
+
+/// (partition, seq) from a [`value`].
+pub fn parse_value(v: &str) -> (u64, u64) {
+    let parsed = v.strip_prefix('p').and_then(|r| {
+        let (p, r) = r.split_once("-s")?;
+        let (s, _) = r.split_once('-')?;
+        Some((p.parse().ok()?, s.parse().ok()?))
+    });
+    parsed.unwrap_or_else(|| panic!("unexpected value {v:?}"))
+}
+
 /// Polls `cond` every 20 ms until it holds; panics with `what` after `limit`.
 pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
