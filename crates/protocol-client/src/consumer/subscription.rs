@@ -212,8 +212,6 @@ impl GroupConsumer {
     /// the matching set changes, this member commits what it processed, leaves and rejoins with
     /// the new set (a rebalance, as Java's subscription change causes one).
     pub async fn subscribe_pattern(props: &Properties, pattern: &str) -> Result<Self> {
-        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map_err(|e| ConfigError::new("pattern", pattern, format!("not a valid regex: {e}")))?;
         let ccfg = ConsumerConfig::from_properties(props)?;
         let gcfg = GroupConfig::from_properties(props)?;
         let auto_commit = props
@@ -221,6 +219,20 @@ impl GroupConsumer {
             .then(|| props.millis("auto.commit.interval.ms", 5000, 0))
             .transpose()?;
         let cluster = Cluster::connect(ccfg.client.clone()).await?;
+        Self::with_cluster_pattern(cluster, ccfg, gcfg, auto_commit, pattern).await
+    }
+
+    /// [`GroupConsumer::subscribe_pattern`] on an existing cluster core; `auto_commit` as in
+    /// [`GroupConsumer::with_cluster`].
+    pub async fn with_cluster_pattern(
+        cluster: Arc<Cluster>,
+        ccfg: ConsumerConfig,
+        gcfg: GroupConfig,
+        auto_commit: Option<Duration>,
+        pattern: &str,
+    ) -> Result<Self> {
+        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| ConfigError::new("pattern", pattern, format!("not a valid regex: {e}")))?;
         let topics = matching(&cluster, &re).await?;
         if topics.is_empty() {
             return Err(ConfigError::new("pattern", pattern, "no topic matches it yet").into());

@@ -2,7 +2,8 @@
 //! (`SinkConnectorConfig`) and source (`SourceConnectorConfig`) ones. A connector's own keys
 //! are merged on top by the connector's definition.
 
-use super::{ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Parsed, Validator};
+use super::{ConfigDef, ConfigError, ConfigErrors, ConfigKey, ConfigType, Importance, Parsed, Validator};
+use std::collections::BTreeMap;
 
 /// Keys of every connector.
 pub fn common_def() -> ConfigDef {
@@ -239,10 +240,47 @@ pub fn check_sink(p: &Parsed) -> Result<(), ConfigError> {
     }
 }
 
+/// The client override prefixes a connector may use (`ConnectorConfig.*_OVERRIDE_PREFIX`).
+pub const OVERRIDE_PREFIXES: [&str; 3] = ["producer.override.", "consumer.override.", "admin.override."];
+
+/// Checks a connector's `producer.override.*`, `consumer.override.*` and `admin.override.*`
+/// keys against the worker's `connector.client.config.override.policy` (KIP-458): `All` allows
+/// any, `None` none, `Principal` only `security.protocol`, `sasl.jaas.config` and
+/// `sasl.mechanism`. The message is Connect's.
+pub fn check_client_overrides(policy: &str, config: &BTreeMap<String, String>) -> Result<(), ConfigErrors> {
+    const PRINCIPAL: [&str; 3] = ["sasl.jaas.config", "sasl.mechanism", "security.protocol"];
+    let errors: Vec<ConfigError> = config
+        .iter()
+        .filter_map(|(k, v)| {
+            let sub = OVERRIDE_PREFIXES.iter().find_map(|p| k.strip_prefix(p))?;
+            let allowed = match policy {
+                "All" => true,
+                "Principal" => PRINCIPAL.contains(&sub),
+                _ => false,
+            };
+            (!allowed).then(|| ConfigError::Invalid {
+                name: k.clone(),
+                value: if sub.contains("password") || sub == "sasl.jaas.config" {
+                    "[hidden]".into()
+                } else {
+                    v.clone()
+                },
+                reason: format!(
+                    "The '{policy}' policy does not allow '{sub}' to be overridden in the connector configuration."
+                ),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn props(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
         kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -289,6 +327,24 @@ mod tests {
             .unwrap_err()
             .contains("topics.regex"));
         check(&[("topics.regex", "a.*")]).unwrap();
+    }
+
+    #[test]
+    fn client_override_policies() {
+        let c = props(&[
+            ("consumer.override.max.poll.records", "10"),
+            ("producer.override.security.protocol", "SSL"),
+            ("topics", "t"),
+        ]);
+        check_client_overrides("All", &c).unwrap();
+        let none = check_client_overrides("None", &c).unwrap_err();
+        assert_eq!(none.0.len(), 2);
+        assert!(none.to_string().contains(
+            "The 'None' policy does not allow 'max.poll.records' to be overridden in the connector configuration."
+        ));
+        let principal = check_client_overrides("Principal", &c).unwrap_err();
+        assert_eq!(principal.0.len(), 1);
+        assert_eq!(principal.0[0].key(), "consumer.override.max.poll.records");
     }
 
     #[test]

@@ -18,9 +18,11 @@ use crate::data::{SinkRecord, SourceRecord};
 use crate::plugins::{ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
 use crate::transforms::{TransformChain, TransformRegistry};
+use crate::worker::errors::{DeadLetterQueue, DlqConfig, ErrorHandler, ErrorStats, ErrorsConfig};
 use crate::worker::sink::{run_sink_task, SinkLoopConfig, SinkStats};
 use crate::worker::source::{run_source_task, SourceLoopConfig, SourceStats};
 use crate::worker::{Converters, Identity, OffsetStore, RecordTransform, TaskId};
+use kaflow_client::admin::Admin;
 use kaflow_client::cluster::Cluster;
 use kaflow_client::consumer::{ConsumerConfig, GroupConsumer};
 use kaflow_client::group::GroupConfig;
@@ -68,6 +70,9 @@ struct TaskHandle {
     join: JoinHandle<Result<(), ConnectError>>,
     source_stats: Option<Arc<SourceStats>>,
     sink_stats: Option<Arc<SinkStats>>,
+    error_stats: Arc<ErrorStats>,
+    /// The error a failed task ended with (its status trace).
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 enum Instance {
@@ -230,10 +235,16 @@ impl StandaloneWorker {
                 errors: ConfigErrors(vec![e]),
             })?;
         }
+        let policy = self
+            .worker
+            .string("connector.client.config.override.policy")
+            .unwrap_or("All");
+        connector::check_client_overrides(policy, &config).map_err(|errors| StandaloneError::Config {
+            what: format!("connector {name}"),
+            errors,
+        })?;
         let max_tasks = parsed.long("tasks.max").unwrap_or(1).max(1) as usize;
-        let tolerate_all = parsed
-            .string("errors.tolerance")
-            .is_some_and(|t| t.eq_ignore_ascii_case("all"));
+        let errors_cfg = ErrorsConfig::from_parsed(&parsed);
         let ctx: Arc<dyn ConnectorContext> = Arc::new(NoopContext);
         let mut instance = instance;
         let task_configs = match &mut instance {
@@ -272,6 +283,7 @@ impl StandaloneWorker {
             };
             let conv = converters(&self.worker, &config)?;
             let (stop, stop_rx) = watch::channel(false);
+            let failure: Arc<Mutex<Option<String>>> = Arc::default();
             let handle = match &instance {
                 Instance::Source(c) => {
                     let overrides: BTreeMap<String, String> = prefixed(&config, "producer.override.");
@@ -284,8 +296,9 @@ impl StandaloneWorker {
                     let cfg = SourceLoopConfig {
                         flush_interval,
                         flush_timeout,
-                        tolerate_all,
                     };
+                    let errors = ErrorHandler::new(id.clone(), errors_cfg.clone(), None);
+                    let error_stats = Arc::clone(errors.stats());
                     let task = c.create_task();
                     let fut = run_source_task(
                         id.clone(),
@@ -296,20 +309,23 @@ impl StandaloneWorker {
                         Arc::clone(&producer),
                         store,
                         cfg,
+                        errors,
                         Arc::clone(&stats),
                         stop_rx,
                     );
-                    let join = tokio::spawn(async move {
+                    let join = tokio::spawn(record_failure(Arc::clone(&failure), async move {
                         let r = fut.await;
                         producer.close().await;
                         r
-                    });
+                    }));
                     TaskHandle {
                         id: id.clone(),
                         stop,
                         join,
                         source_stats: Some(stats),
                         sink_stats: None,
+                        error_stats,
+                        failure,
                     }
                 }
                 Instance::Sink(c) => {
@@ -326,30 +342,56 @@ impl StandaloneWorker {
                     let gcfg = GroupConfig::from_properties(&props)
                         .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
                     let topics: Vec<String> = parsed.list("topics").to_vec();
-                    if topics.is_empty() {
-                        return Err(StandaloneError::Invalid(format!(
-                            "connector {name}: topics.regex is not supported by kaflow yet; list the topics in `topics`"
-                        )));
-                    }
-                    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-                    // The group's leader assigns what metadata shows at join time; like the Java
-                    // consumer (allow.auto.create.topics), a metadata request creates missing
-                    // topics where the broker allows it, and we wait for their leaders.
-                    for t in &topic_refs {
-                        self.cluster.await_topic(t, Duration::from_secs(30)).await?;
-                    }
-                    let consumer = GroupConsumer::with_cluster(
-                        Arc::clone(&self.cluster),
-                        ccfg,
-                        gcfg,
-                        None,
-                        &topic_refs,
-                    )?;
-                    let stats = Arc::new(SinkStats::default());
-                    let cfg = SinkLoopConfig {
-                        flush_interval,
-                        tolerate_all,
+                    let consumer = if topics.is_empty() {
+                        // topics.regex (check_sink made sure exactly one of the two is set).
+                        let pattern = parsed.string("topics.regex").unwrap_or_default();
+                        GroupConsumer::with_cluster_pattern(
+                            Arc::clone(&self.cluster),
+                            ccfg,
+                            gcfg,
+                            None,
+                            pattern,
+                        )
+                        .await
+                        .map_err(|e| {
+                            StandaloneError::Invalid(format!("connector {name}: topics.regex: {e}"))
+                        })?
+                    } else {
+                        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+                        // The group's leader assigns what metadata shows at join time; like the
+                        // Java consumer (allow.auto.create.topics), a metadata request creates
+                        // missing topics where the broker allows it, and we wait for their leaders.
+                        for t in &topic_refs {
+                            self.cluster.await_topic(t, Duration::from_secs(30)).await?;
+                        }
+                        GroupConsumer::with_cluster(Arc::clone(&self.cluster), ccfg, gcfg, None, &topic_refs)?
                     };
+                    let dlq = match DlqConfig::from_parsed(&parsed) {
+                        Some(dlq_cfg) => {
+                            let overrides = prefixed(&config, "producer.override.");
+                            let pcfg = ProducerConfig::from_properties(&client_props(
+                                &self.worker,
+                                "producer.",
+                                &overrides,
+                            ))
+                            .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
+                            let producer =
+                                Arc::new(Producer::with_cluster(Arc::clone(&self.cluster), pcfg).await?);
+                            Some(
+                                DeadLetterQueue::open(
+                                    dlq_cfg,
+                                    &Admin::new(Arc::clone(&self.cluster)),
+                                    producer,
+                                )
+                                .await?,
+                            )
+                        }
+                        None => None,
+                    };
+                    let errors = ErrorHandler::new(id.clone(), errors_cfg.clone(), dlq);
+                    let error_stats = Arc::clone(errors.stats());
+                    let stats = Arc::new(SinkStats::default());
+                    let cfg = SinkLoopConfig { flush_interval };
                     let task = c.create_task();
                     let fut = run_sink_task(
                         id.clone(),
@@ -359,15 +401,18 @@ impl StandaloneWorker {
                         conv,
                         consumer,
                         cfg,
+                        errors,
                         Arc::clone(&stats),
                         stop_rx,
                     );
                     TaskHandle {
                         id: id.clone(),
                         stop,
-                        join: tokio::spawn(fut),
+                        join: tokio::spawn(record_failure(Arc::clone(&failure), fut)),
                         source_stats: None,
                         sink_stats: Some(stats),
+                        error_stats,
+                        failure,
                     }
                 }
             };
@@ -379,20 +424,33 @@ impl StandaloneWorker {
         Ok(())
     }
 
-    /// Each task's status: running, or failed with its error once it ended.
+    /// Each task's status: RUNNING, or FAILED with the error it ended with as its trace.
     pub fn task_statuses(&self) -> BTreeMap<TaskId, TaskStatus> {
         let mut out = BTreeMap::new();
         for run in self.connectors.values() {
             for t in &run.tasks {
-                let state = if t.join.is_finished() {
+                let trace = t.failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let state = if trace.is_some() || t.join.is_finished() {
                     State::Failed
                 } else {
                     State::Running
                 };
-                out.insert(t.id.clone(), TaskStatus { state, trace: None });
+                out.insert(t.id.clone(), TaskStatus { state, trace });
             }
         }
         out
+    }
+
+    /// Each task's error-handling counters (Connect's `task-error-metrics`).
+    pub fn task_error_stats(&self) -> BTreeMap<TaskId, Arc<ErrorStats>> {
+        self.connectors
+            .values()
+            .flat_map(|run| {
+                run.tasks
+                    .iter()
+                    .map(|t| (t.id.clone(), Arc::clone(&t.error_stats)))
+            })
+            .collect()
     }
 
     /// One line per task: records moved so far (for the progress display).
@@ -479,6 +537,18 @@ impl StandaloneWorker {
             }
         }
     }
+}
+
+/// Runs a task's future and keeps the error it fails with, for its status.
+async fn record_failure(
+    slot: Arc<Mutex<Option<String>>>,
+    task: impl std::future::Future<Output = Result<(), ConnectError>>,
+) -> Result<(), ConnectError> {
+    let r = task.await;
+    if let Err(e) = &r {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+    }
+    r
 }
 
 fn prefixed(config: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {

@@ -7,6 +7,7 @@
 //!  sink:   consumer ─▶ converters ─▶ transforms ─▶ SinkTask::put ─▶ pre_commit ─▶ group commit
 //! ```
 
+pub mod errors;
 pub mod sink;
 pub mod source;
 pub mod submitted;
@@ -43,7 +44,11 @@ pub struct Converters {
 /// A record transformation step (the transform chain, or nothing).
 pub trait RecordTransform<R>: Send {
     /// The transformed record; `None` drops it.
-    fn apply(&mut self, record: R) -> Result<Option<R>, String>;
+    fn apply(&mut self, record: R) -> Result<Option<R>, errors::StageError>;
+    /// True when `apply` returns every record unchanged (the loops then skip a copy).
+    fn is_identity(&self) -> bool {
+        false
+    }
 }
 
 /// No transforms.
@@ -51,15 +56,25 @@ pub trait RecordTransform<R>: Send {
 pub struct Identity;
 
 impl<R> RecordTransform<R> for Identity {
-    fn apply(&mut self, record: R) -> Result<Option<R>, String> {
+    fn apply(&mut self, record: R) -> Result<Option<R>, errors::StageError> {
         Ok(Some(record))
+    }
+    fn is_identity(&self) -> bool {
+        true
     }
 }
 
 /// The configured SMT chain.
 impl<R: crate::data::Record> RecordTransform<R> for crate::transforms::TransformChain<R> {
-    fn apply(&mut self, record: R) -> Result<Option<R>, String> {
-        crate::transforms::TransformChain::apply(self, record).map_err(|e| e.to_string())
+    fn apply(&mut self, record: R) -> Result<Option<R>, errors::StageError> {
+        use crate::transforms::ChainError;
+        crate::transforms::TransformChain::apply(self, record).map_err(|e| {
+            let class = match &e {
+                ChainError::Apply { class, .. } => class.clone(),
+                _ => String::new(),
+            };
+            errors::StageError::data(errors::Stage::Transformation, class, e.to_string())
+        })
     }
 }
 

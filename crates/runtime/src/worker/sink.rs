@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Only what `pre_commit` returns is committed (I12): a crash re-delivers everything after it.
+//! A record that fails to convert or transform goes through the [`ErrorHandler`]: the task
+//! fails (`errors.tolerance=none`) or the record is dead-lettered and skipped (`all`).
 
+use super::errors::{ErrorHandler, Failed, Stage, StageError};
 use super::{Converters, RecordTransform, TaskId};
 use crate::connector::{ConnectError, ConnectResult, Props, SinkTask, SinkTaskContext, TopicPartition};
 use crate::data::{ConnectRecord, Headers, SinkRecord, TimestampType};
@@ -25,8 +28,6 @@ use tokio::time::Instant;
 pub struct SinkLoopConfig {
     /// `offset.flush.interval.ms`.
     pub flush_interval: Duration,
-    /// `errors.tolerance=all`.
-    pub tolerate_all: bool,
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +81,7 @@ pub struct SinkStats {
     pub offset_commits: std::sync::atomic::AtomicU64,
 }
 
-fn to_sink_record(conv: &Converters, r: &ConsumerRecord) -> Result<SinkRecord, String> {
+fn to_sink_record(conv: &Converters, r: &ConsumerRecord) -> Result<SinkRecord, StageError> {
     let topic: &str = &r.topic;
     let mut headers = Headers::new();
     for h in &r.headers {
@@ -88,17 +89,23 @@ fn to_sink_record(conv: &Converters, r: &ConsumerRecord) -> Result<SinkRecord, S
         let sv = conv
             .header
             .to_connect_header(topic, &key, h.value.as_ref())
-            .map_err(|e| format!("header converter failed on header {key}: {e}"))?;
+            .map_err(|e| {
+                StageError::data(
+                    Stage::HeaderConverter,
+                    conv.header.class_name(),
+                    format!("header {key}: {e}"),
+                )
+            })?;
         headers.add(key, sv.schema, sv.value);
     }
     let key = conv
         .key
         .to_connect(topic, &r.headers, r.key.as_ref())
-        .map_err(|e| format!("key converter failed: {e}"))?;
+        .map_err(|e| StageError::data(Stage::KeyConverter, conv.key.class_name(), e.to_string()))?;
     let value = conv
         .value
         .to_connect(topic, &r.headers, r.value.as_ref())
-        .map_err(|e| format!("value converter failed: {e}"))?;
+        .map_err(|e| StageError::data(Stage::ValueConverter, conv.value.class_name(), e.to_string()))?;
     Ok(SinkRecord {
         record: ConnectRecord {
             topic: topic.to_string(),
@@ -135,6 +142,7 @@ pub async fn run_sink_task(
     converters: Converters,
     mut consumer: GroupConsumer,
     cfg: SinkLoopConfig,
+    errors: ErrorHandler,
     stats: Arc<SinkStats>,
     mut stop: watch::Receiver<bool>,
 ) -> ConnectResult<()> {
@@ -180,17 +188,21 @@ pub async fn run_sink_task(
             }
             let mut batch = Vec::with_capacity(polled.len());
             for r in &polled {
-                let converted = to_sink_record(&converters, r).and_then(|s| transforms.apply(s));
+                let mut convert = || to_sink_record(&converters, r).and_then(|s| transforms.apply(s));
+                let converted = match convert() {
+                    Err(e) if e.retriable => errors.retry(e, convert).await,
+                    other => other,
+                };
                 match converted {
                     Ok(Some(s)) => batch.push(s),
                     Ok(None) => {
                         stats.skipped.fetch_add(1, Relaxed);
                     }
-                    Err(e) if cfg.tolerate_all => {
-                        tracing::warn!(task = %id, error = %e, offset = r.offset, "skipping a record (errors.tolerance=all)");
+                    Err(e) => {
+                        // Fails the task, or dead-letters the record and carries on.
+                        errors.handle(e, Failed::Consumed(r)).await?;
                         stats.skipped.fetch_add(1, Relaxed);
                     }
-                    Err(e) => return Err(ConnectError::Failed(format!("{id}: {e}"))),
                 }
             }
             if !batch.is_empty() {
@@ -233,6 +245,7 @@ pub async fn run_sink_task(
     if let Err(e) = consumer.close().await {
         tracing::debug!(task = %id, error = %e, "leaving the consumer group failed");
     }
+    errors.close().await;
     result?;
     committed?;
     closed?;

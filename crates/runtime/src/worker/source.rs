@@ -10,9 +10,12 @@
 //! ```
 //!
 //! Offsets are committed only for the acknowledged prefix of each source partition (I12). A
-//! record that fails to transform or convert fails the task under `errors.tolerance=none`
-//! and is skipped (counted as done) under `all`; a produce failure fails the task.
+//! record that fails to transform, convert or be produced goes through the [`ErrorHandler`]: it
+//! fails the task under `errors.tolerance=none` (nothing after it in its source partition is
+//! committed) and is skipped, counted as done, under `all` (for produce failures that is
+//! KIP-779's behaviour).
 
+use super::errors::{ErrorHandler, Failed, Stage, StageError};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::{Converters, OffsetStore, RecordTransform, TaskId};
 use crate::connector::{ConnectError, ConnectResult, OffsetReader, Props, SourceTask, SourceTaskContext};
@@ -32,8 +35,6 @@ pub struct SourceLoopConfig {
     pub flush_interval: Duration,
     /// `offset.flush.timeout.ms`: how long a final flush waits for outstanding acks.
     pub flush_timeout: Duration,
-    /// `errors.tolerance=all`.
-    pub tolerate_all: bool,
 }
 
 struct Context {
@@ -82,6 +83,7 @@ pub async fn run_source_task(
     producer: Arc<Producer>,
     store: Arc<dyn OffsetStore>,
     cfg: SourceLoopConfig,
+    errors: ErrorHandler,
     stats: Arc<SourceStats>,
     mut stop: watch::Receiver<bool>,
 ) -> ConnectResult<()> {
@@ -107,26 +109,39 @@ pub async fn run_source_task(
             stats.polled.fetch_add(records.len() as u64, Relaxed);
             for record in records {
                 let ticket = submitted.submit(&record.source_partition, record.source_offset.clone());
-                match to_producer_record(&mut *transforms, &converters, record) {
-                    Ok(Some(pr)) => {
-                        let fut = producer.send(pr).await.map_err(|e| {
-                            ConnectError::Failed(format!("{id}: producing a record failed: {e}"))
-                        })?;
-                        pending.push((ticket, fut));
+                let converted = match to_producer_record(&mut *transforms, &converters, &record) {
+                    Err(e) if e.retriable => {
+                        errors
+                            .retry(e, || to_producer_record(&mut *transforms, &converters, &record))
+                            .await
                     }
+                    other => other,
+                };
+                match converted {
+                    Ok(Some(pr)) => match producer.send(pr).await {
+                        Ok(fut) => pending.push((ticket, fut)),
+                        Err(e) => {
+                            errors.handle(produce_error(e), Failed::Polled(&record)).await?;
+                            stats.skipped.fetch_add(1, Relaxed);
+                            submitted.ack(ticket);
+                        }
+                    },
                     Ok(None) => {
                         stats.skipped.fetch_add(1, Relaxed);
                         submitted.ack(ticket);
                     }
-                    Err(e) if cfg.tolerate_all => {
-                        tracing::warn!(task = %id, error = %e, "skipping a record (errors.tolerance=all)");
+                    Err(e) => {
+                        errors.handle(e, Failed::Polled(&record)).await?;
                         stats.skipped.fetch_add(1, Relaxed);
                         submitted.ack(ticket);
                     }
-                    Err(e) => return Err(ConnectError::Failed(format!("{id}: {e}"))),
                 }
             }
-            collect_acks(&id, &mut pending, &mut submitted, &stats)?;
+            for (ticket, e) in collect_acks(&mut pending, &mut submitted, &stats) {
+                errors.handle(produce_error(e), Failed::Produce).await?;
+                stats.skipped.fetch_add(1, Relaxed);
+                submitted.ack(ticket);
+            }
             if last_flush.elapsed() >= cfg.flush_interval {
                 last_flush = Instant::now();
                 flush_offsets(&id, &mut submitted, &*store, &stats).await?;
@@ -138,7 +153,12 @@ pub async fn run_source_task(
     // Stop or failure: wait (bounded) for what is in flight, then commit what is safe.
     let deadline = Instant::now() + cfg.flush_timeout;
     while !pending.is_empty() && Instant::now() < deadline {
-        let _ = collect_acks(&id, &mut pending, &mut submitted, &stats);
+        for (ticket, e) in collect_acks(&mut pending, &mut submitted, &stats) {
+            // Only a tolerated failure counts as done; otherwise the offset stays uncommitted.
+            if errors.tolerates() && errors.handle(produce_error(e), Failed::Produce).await.is_ok() {
+                submitted.ack(ticket);
+            }
+        }
         if pending.is_empty() {
             break;
         }
@@ -146,26 +166,55 @@ pub async fn run_source_task(
     }
     let flushed = flush_offsets(&id, &mut submitted, &*store, &stats).await;
     let stopped = task.stop().await;
+    errors.close().await;
     result?;
     flushed?;
     stopped
 }
 
+/// A produce failure as the error handler sees it.
+fn produce_error(e: impl std::fmt::Display) -> StageError {
+    StageError {
+        exception: "org.apache.kafka.connect.errors.ConnectException",
+        ..StageError::data(
+            Stage::KafkaProduce,
+            "org.apache.kafka.clients.producer.KafkaProducer",
+            format!("a record was not written: {e}"),
+        )
+    }
+}
+
 fn to_producer_record(
     transforms: &mut dyn RecordTransform<SourceRecord>,
     conv: &Converters,
-    record: SourceRecord,
-) -> Result<Option<ProducerRecord>, String> {
-    let Some(record) = transforms.apply(record)? else {
-        return Ok(None);
+    record: &SourceRecord,
+) -> Result<Option<ProducerRecord>, StageError> {
+    // The original stays with the caller (for the error log and retries); a copy is made
+    // only for a transform chain to own.
+    let transformed;
+    let r = if transforms.is_identity() {
+        &record.record
+    } else {
+        match transforms.apply(record.clone())? {
+            Some(t) => {
+                transformed = t;
+                &transformed.record
+            }
+            None => return Ok(None),
+        }
     };
-    let r = record.record;
     let mut headers: Vec<RawHeader> = Vec::with_capacity(r.headers.len());
     for h in r.headers.iter() {
         let v = conv
             .header
             .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
-            .map_err(|e| format!("header converter failed on header {}: {e}", h.key))?;
+            .map_err(|e| {
+                StageError::data(
+                    Stage::HeaderConverter,
+                    conv.header.class_name(),
+                    format!("header {}: {e}", h.key),
+                )
+            })?;
         headers.push(RawHeader {
             key: bytes::Bytes::copy_from_slice(h.key.as_bytes()),
             value: v,
@@ -174,11 +223,11 @@ fn to_producer_record(
     let key = conv
         .key
         .from_connect(&r.topic, &mut headers, r.key_schema.as_ref(), &r.key)
-        .map_err(|e| format!("key converter failed: {e}"))?;
+        .map_err(|e| StageError::data(Stage::KeyConverter, conv.key.class_name(), e.to_string()))?;
     let value = conv
         .value
         .from_connect(&r.topic, &mut headers, r.value_schema.as_ref(), &r.value)
-        .map_err(|e| format!("value converter failed: {e}"))?;
+        .map_err(|e| StageError::data(Stage::ValueConverter, conv.value.class_name(), e.to_string()))?;
     Ok(Some(ProducerRecord {
         topic: Arc::from(r.topic.as_str()),
         partition: r.kafka_partition,
@@ -189,13 +238,15 @@ fn to_producer_record(
     }))
 }
 
+/// Acknowledges what Kafka acknowledged; returns the records Kafka refused. Until the error
+/// handler tolerates a refused record, its offset (and every later one of its source partition)
+/// stays uncommitted, so a restart sends it again.
 fn collect_acks(
-    id: &TaskId,
     pending: &mut Vec<(Ticket, DeliveryFuture)>,
     submitted: &mut SubmittedRecords,
     stats: &SourceStats,
-) -> ConnectResult<()> {
-    let mut failure = None;
+) -> Vec<(Ticket, kaflow_client::producer::ProduceError)> {
+    let mut failed = Vec::new();
     pending.retain(|(ticket, fut)| match fut.try_result() {
         None => true,
         Some(Ok(_)) => {
@@ -204,14 +255,11 @@ fn collect_acks(
             false
         }
         Some(Err(e)) => {
-            // Not acknowledged: its offset (and every later one of its partition) stays
-            // uncommitted, so a restart sends it again.
-            failure
-                .get_or_insert_with(|| ConnectError::Failed(format!("{id}: a record was not written: {e}")));
+            failed.push((*ticket, e));
             false
         }
     });
-    failure.map_or(Ok(()), Err)
+    failed
 }
 
 async fn flush_offsets(
