@@ -10,6 +10,8 @@
 //! - a sink task whose `put` says "retriable" gets exactly the same records again, and each
 //!   record is then written once (I12);
 //! - `topics.regex` consumes every matching topic and nothing else;
+//! - partitions revoked by a rebalance are committed up to what the task wrote before they move:
+//!   a second worker joining the sink's group re-reads nothing (I24);
 //! - client overrides the worker's policy forbids are refused with Connect's message.
 
 use bytes::Bytes;
@@ -541,5 +543,177 @@ async fn topics_regex_consumes_every_matching_topic_and_nothing_else() {
     assert_eq!(
         lines, expected,
         "both matching topics once each; the non-matching topic not at all"
+    );
+}
+
+/// What each recording sink task was given: (tag, partition, offset) per record, and the
+/// partitions each tag opened.
+static RECORDED: std::sync::Mutex<Vec<(String, i32, i64)>> = std::sync::Mutex::new(Vec::new());
+static OPENED: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+
+/// A sink connector whose tasks record every record they are given, tagged with `tag`.
+#[derive(Default)]
+struct RecordingSink {
+    props: Props,
+}
+
+#[async_trait::async_trait]
+impl Connector for RecordingSink {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    fn config(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> ConnectResult<()> {
+        self.props = props;
+        Ok(())
+    }
+    async fn task_configs(&mut self, _max: usize) -> ConnectResult<Vec<Props>> {
+        Ok(vec![self.props.clone()])
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+impl SinkConnector for RecordingSink {
+    fn create_task(&self) -> Box<dyn SinkTask> {
+        Box::new(RecordingTask { tag: String::new() })
+    }
+}
+
+struct RecordingTask {
+    tag: String,
+}
+
+#[async_trait::async_trait]
+impl SinkTask for RecordingTask {
+    async fn start(&mut self, props: Props, _ctx: Arc<dyn SinkTaskContext>) -> ConnectResult<()> {
+        self.tag = props.get("tag").cloned().unwrap_or_default();
+        Ok(())
+    }
+    async fn open(&mut self, partitions: &[kaflow_runtime::connector::TopicPartition]) -> ConnectResult<()> {
+        let mut opened = OPENED.lock().unwrap();
+        opened.extend(partitions.iter().map(|tp| (self.tag.clone(), tp.partition)));
+        Ok(())
+    }
+    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+        let mut recorded = RECORDED.lock().unwrap();
+        for r in records {
+            recorded.push((
+                self.tag.clone(),
+                r.record.kafka_partition.unwrap(),
+                r.kafka_offset,
+            ));
+        }
+        Ok(())
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+/// Writes `n` records round-robin over `partitions` partitions of an existing topic.
+async fn produce_spread(bootstrap: &str, topic: &str, partitions: i32, n: i32) {
+    let producer = Producer::connect(
+        ProducerConfig::from_properties(&Properties::new().with("bootstrap.servers", bootstrap)).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut futs = Vec::new();
+    for i in 0..n {
+        let mut r = ProducerRecord::new(topic, Bytes::from(format!("\"{i}\"")));
+        r.partition = Some(i % partitions);
+        futs.push(producer.send(r).await.unwrap());
+    }
+    for f in futs {
+        f.wait().await.unwrap();
+    }
+    producer.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_revoked_partitions_are_committed_before_they_move() {
+    let kafka = require_kafka!();
+    let topic = unique_topic("revoke-commit");
+    Admin::new(cluster(&kafka.bootstrap).await)
+        .create_topic(NewTopic::new(&topic, 4))
+        .await
+        .unwrap();
+    produce_spread(&kafka.bootstrap, &topic, 4, 2000).await;
+    let name = format!("rec-{topic}");
+    let start = |tag: &'static str| {
+        let bootstrap = kafka.bootstrap.clone();
+        let name = name.clone();
+        let topic = topic.clone();
+        async move {
+            let d = dir(&format!("revoke-{tag}"));
+            let offsets = d.join("connect.offsets");
+            let mut plugins = Plugins::new();
+            plugins.register_connector(
+                "test.RecordingSink",
+                "test",
+                ConnectorFactory::Sink(|| Box::<RecordingSink>::default()),
+            );
+            let mut w = StandaloneWorker::start(
+                props(&[
+                    ("bootstrap.servers", &bootstrap),
+                    (
+                        "key.converter",
+                        "org.apache.kafka.connect.storage.StringConverter",
+                    ),
+                    (
+                        "value.converter",
+                        "org.apache.kafka.connect.storage.StringConverter",
+                    ),
+                    ("offset.storage.file.filename", offsets.to_str().unwrap()),
+                    // No periodic commit: only revocations and stops commit.
+                    ("offset.flush.interval.ms", "600000"),
+                ]),
+                plugins,
+            )
+            .await
+            .unwrap();
+            w.add_connector(props(&[
+                ("name", &name),
+                ("connector.class", "test.RecordingSink"),
+                ("topics", &topic),
+                ("tag", tag),
+            ]))
+            .await
+            .unwrap();
+            w
+        }
+    };
+    let count = |tag: &str| RECORDED.lock().unwrap().iter().filter(|r| r.0 == tag).count();
+    let a = start("a").await;
+    wait_for("worker a to read the first 2000", || count("a") == 2000).await;
+    let b = start("b").await;
+    wait_for("worker b to be given partitions", || {
+        OPENED.lock().unwrap().iter().any(|o| o.0 == "b")
+    })
+    .await;
+    produce_spread(&kafka.bootstrap, &topic, 4, 2000).await;
+    // Offsets of the second batch are 500..1000 in each partition.
+    wait_for("all 4000 records to be put", || {
+        RECORDED.lock().unwrap().len() >= 4000
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    let recorded = RECORDED.lock().unwrap().clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for (tag, p, o) in &recorded {
+        assert!(
+            seen.insert((*p, *o)),
+            "partition {p} offset {o} put twice (second time by {tag})"
+        );
+    }
+    assert_eq!(seen.len(), 4000, "every record put");
+    assert!(count("b") > 0, "worker b took over partitions and read from them");
+    assert!(
+        recorded.iter().filter(|r| r.0 == "b").all(|r| r.2 >= 500),
+        "worker b re-read records worker a had written before the rebalance"
     );
 }

@@ -22,7 +22,7 @@ mod fetcher;
 pub mod subscription;
 
 pub use config::{ConsumerConfig, IsolationLevel, OffsetReset};
-pub use subscription::GroupConsumer;
+pub use subscription::{GroupConsumer, Revocation};
 
 use crate::admin::{Admin, OffsetSpec};
 use crate::broker::Traffic;

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
 #[derive(Debug, Default)]
@@ -40,6 +40,27 @@ struct Shared {
     delivered: BTreeMap<TopicPartition, i64>,
     /// The caller holds a batch it may still be processing.
     in_hands: bool,
+    /// Manual commits: where revocations are announced (see [`GroupConsumer::revocations`]).
+    revocations: Option<mpsc::UnboundedSender<Revocation>>,
+}
+
+/// Partitions about to leave a member that commits by hand, handed to the caller so it can say
+/// what to commit for them while this member still owns them. Connect's sink tasks need it:
+/// `WorkerSinkTask` flushes and commits a partition's offsets in `onPartitionsRevoked`, so the
+/// next owner starts after what was written instead of at the last periodic commit.
+#[derive(Debug)]
+pub struct Revocation {
+    /// The partitions leaving this member.
+    pub partitions: BTreeSet<TopicPartition>,
+    reply: oneshot::Sender<BTreeMap<TopicPartition, OffsetAndMetadata>>,
+}
+
+impl Revocation {
+    /// Answers with the offsets to commit for the revoked partitions (empty: commit nothing).
+    /// The member commits them under its current generation before the rebalance goes on.
+    pub fn commit(self, offsets: BTreeMap<TopicPartition, OffsetAndMetadata>) {
+        let _ = self.reply.send(offsets);
+    }
 }
 
 #[derive(Debug)]
@@ -96,6 +117,31 @@ impl RebalanceListener for Listener {
             if self.auto_commit && !offsets.is_empty() {
                 if let Err(e) = committer.commit(&offsets).await {
                     tracing::warn!(error = %e, "commit on revocation failed; the next owner may re-read");
+                }
+            }
+            let announce = if self.auto_commit {
+                None
+            } else {
+                self.lock().revocations.clone()
+            };
+            if let Some(tx) = announce {
+                let (reply, answer) = oneshot::channel();
+                let asked = tx.send(Revocation {
+                    partitions: partitions.clone(),
+                    reply,
+                });
+                if asked.is_ok() {
+                    match tokio::time::timeout(self.wait_limit, answer).await {
+                        Ok(Ok(offsets)) if !offsets.is_empty() => {
+                            if let Err(e) = committer.commit(&offsets).await {
+                                tracing::warn!(error = %e, "commit on revocation failed; the next owner may re-read");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => tracing::warn!(
+                            "the caller did not answer a revocation within the rebalance timeout; nothing committed"
+                        ),
+                    }
                 }
             }
         }
@@ -282,11 +328,24 @@ impl GroupConsumer {
             self.auto_commit,
             &refs,
         )?;
+        // The old membership's revocations are not the caller's business any more (it is
+        // inside poll, not listening): only the new membership announces.
+        let announce = self.lock().revocations.take();
+        fresh.shared.lock().unwrap_or_else(|e| e.into_inner()).revocations = announce;
         let old = std::mem::replace(&mut self.group, fresh.group);
         self.shared = fresh.shared;
         self.polled = fresh.polled;
         self.consumer.assign(std::iter::empty());
         old.close().await
+    }
+
+    /// With manual commits (`auto_commit` `None`): from now on, every revocation is announced
+    /// on the returned channel and waits (at most the rebalance timeout) for the caller's
+    /// [`Revocation::commit`]. The caller must keep receiving while it polls.
+    pub fn revocations(&mut self) -> mpsc::UnboundedReceiver<Revocation> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().revocations = Some(tx);
+        rx
     }
 
     /// The partitions this member owns right now.
@@ -397,6 +456,8 @@ impl GroupConsumer {
     pub async fn close(self) -> Result<()> {
         {
             let mut s = self.lock();
+            // The caller is waiting for close, not listening for revocations.
+            s.revocations = None;
             let done = std::mem::take(&mut s.delivered);
             s.processed.extend(done);
             s.in_hands = false;

@@ -5,6 +5,8 @@
 //!     ─▶ SinkRecord ─▶ transforms ─▶ SinkTask::put (a Retriable error redelivers the same batch)
 //!  every offset.flush.interval.ms and at stop: SinkTask::pre_commit(consumed positions)
 //!     ─▶ the offsets the task says are written ─▶ consumer group commit
+//!  partitions revoked by a rebalance: pre_commit(their positions) ─▶ committed while still
+//!     owned ─▶ SinkTask::close(them) ─▶ the rebalance goes on (the next owner starts there, I24)
 //! ```
 //!
 //! Only what `pre_commit` returns is committed (I12): a crash re-delivers everything after it.
@@ -153,6 +155,7 @@ pub async fn run_sink_task(
     });
     task.start(props, Arc::clone(&ctx) as Arc<dyn SinkTaskContext>)
         .await?;
+    let mut revocations = consumer.revocations();
     let mut owned: BTreeSet<TopicPartition> = BTreeSet::new();
     let mut consumed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
     let mut last_flush = Instant::now();
@@ -162,8 +165,41 @@ pub async fn run_sink_task(
                 return Ok(());
             }
             let polled = tokio::select! {
-                r = consumer.poll(Duration::from_millis(500)) => r.map_err(|e| ConnectError::Failed(format!("{id}: consuming failed: {e}")))?,
+                biased;
                 _ = stop.changed() => return Ok(()),
+                Some(revocation) = revocations.recv() => {
+                    let revoked: Vec<TopicPartition> = revocation
+                        .partitions
+                        .iter()
+                        .map(|tp| TopicPartition { topic: tp.topic.to_string(), partition: tp.partition })
+                        .collect();
+                    let positions: BTreeMap<TopicPartition, i64> = consumed
+                        .iter()
+                        .filter(|(tp, _)| revoked.contains(tp))
+                        .map(|(tp, o)| (tp.clone(), *o))
+                        .collect();
+                    let safe = if positions.is_empty() {
+                        BTreeMap::new()
+                    } else {
+                        task.pre_commit(&positions).await?
+                    };
+                    if !safe.is_empty() {
+                        stats.offset_commits.fetch_add(1, Relaxed);
+                    }
+                    revocation.commit(to_group_offsets(safe));
+                    let closing: Vec<TopicPartition> =
+                        revoked.into_iter().filter(|tp| owned.contains(tp)).collect();
+                    if !closing.is_empty() {
+                        task.close(&closing).await?;
+                    }
+                    for tp in &closing {
+                        owned.remove(tp);
+                        consumed.remove(tp);
+                    }
+                    ctx.lock().assignment = owned.clone();
+                    continue;
+                }
+                r = consumer.poll(Duration::from_millis(500)) => r.map_err(|e| ConnectError::Failed(format!("{id}: consuming failed: {e}")))?,
             };
             // Partitions moved: tell the task before it sees their records.
             let now_owned: BTreeSet<TopicPartition> = consumer
@@ -252,6 +288,19 @@ pub async fn run_sink_task(
     stopped
 }
 
+fn to_group_offsets(
+    safe: BTreeMap<TopicPartition, i64>,
+) -> BTreeMap<kaflow_client::group::TopicPartition, OffsetAndMetadata> {
+    safe.into_iter()
+        .map(|(tp, o)| {
+            (
+                kaflow_client::group::TopicPartition::new(tp.topic, tp.partition),
+                OffsetAndMetadata::new(o),
+            )
+        })
+        .collect()
+}
+
 async fn commit(
     id: &TaskId,
     task: &mut dyn SinkTask,
@@ -262,16 +311,7 @@ async fn commit(
     if consumed.is_empty() {
         return Ok(());
     }
-    let safe = task.pre_commit(consumed).await?;
-    let offsets: BTreeMap<kaflow_client::group::TopicPartition, OffsetAndMetadata> = safe
-        .into_iter()
-        .map(|(tp, o)| {
-            (
-                kaflow_client::group::TopicPartition::new(tp.topic, tp.partition),
-                OffsetAndMetadata::new(o),
-            )
-        })
-        .collect();
+    let offsets = to_group_offsets(task.pre_commit(consumed).await?);
     if offsets.is_empty() {
         return Ok(());
     }
