@@ -289,15 +289,18 @@ impl Drop for Cluster {
     }
 }
 
-/// Runs one of Kafka's Java tools (`scripts/kafka.sh tool MainClass args...`).
+/// The command that runs one of Kafka's Java tools (`scripts/kafka.sh tool MainClass args...`);
+/// the script `exec`s the JVM, so the child's PID is the JVM's and killing it stops the tool.
+pub fn kafka_tool_command(main_class: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(kafka_script()).arg("tool").arg(main_class).args(args);
+    cmd
+}
+
+/// Runs one of Kafka's Java tools to completion (`scripts/kafka.sh tool MainClass args...`).
 pub fn kafka_tool(main_class: &str, args: &[&str]) -> Output {
-    let script = kafka_script();
-    Command::new("bash")
-        .arg(&script)
-        .arg("tool")
-        .arg(main_class)
-        .args(args)
+    kafka_tool_command(main_class, args)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", script.display()))
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", kafka_script().display()))
 }
