@@ -134,7 +134,7 @@ impl Side {
 
 struct Converter {
     name: &'static str,
-    worker_keys: &'static str,
+    worker_keys: String,
 }
 
 /// Stops a runtime however the test ends (the JVM included: `kafka.sh tool` execs it).
@@ -283,26 +283,26 @@ fn show(r: &Record) -> String {
     format!("key={:?} value={:?} headers={:?}", text(&r.0), text(&r.1), r.2)
 }
 
+/// JsonConverter for keys and values, with or without the schema envelope.
+fn json(name: &'static str, schemas: bool) -> Converter {
+    let c = "org.apache.kafka.connect.json.JsonConverter";
+    Converter {
+        name,
+        worker_keys: format!(
+            "key.converter={c}\nvalue.converter={c}\n\
+             key.converter.schemas.enable={schemas}\nvalue.converter.schemas.enable={schemas}\n"
+        ),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_with_schemas_gives_the_same_topic_and_sink_file_as_connect() {
-    differential(Converter {
-        name: "json-schemas",
-        worker_keys: "key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                      value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                      key.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\n",
-    })
-    .await;
+    differential(json("json-schemas", true)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_without_schemas_gives_the_same_topic_and_sink_file_as_connect() {
-    differential(Converter {
-        name: "json-plain",
-        worker_keys: "key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                      value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                      key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n",
-    })
-    .await;
+    differential(json("json-plain", false)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +310,8 @@ async fn string_converter_gives_the_same_topic_and_sink_file_as_connect() {
     differential(Converter {
         name: "string",
         worker_keys: "key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-                      value.converter=org.apache.kafka.connect.storage.StringConverter\n",
+                      value.converter=org.apache.kafka.connect.storage.StringConverter\n"
+            .to_string(),
     })
     .await;
 }

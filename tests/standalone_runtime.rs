@@ -66,6 +66,29 @@ async fn worker(bootstrap: &str, dir: &std::path::Path, extra: &[(&str, &str)]) 
     StandaloneWorker::start(p, plugins).await.expect("worker starts")
 }
 
+/// A worker with StringConverter keys and values and only `plugins` (test connectors).
+async fn string_worker(
+    bootstrap: &str,
+    dir: &std::path::Path,
+    plugins: Plugins,
+    flush_ms: &str,
+) -> StandaloneWorker {
+    let offsets = dir.join("connect.offsets");
+    let converter = "org.apache.kafka.connect.storage.StringConverter";
+    StandaloneWorker::start(
+        props(&[
+            ("bootstrap.servers", bootstrap),
+            ("key.converter", converter),
+            ("value.converter", converter),
+            ("offset.storage.file.filename", offsets.to_str().unwrap()),
+            ("offset.flush.interval.ms", flush_ms),
+        ]),
+        plugins,
+    )
+    .await
+    .expect("worker starts")
+}
+
 async fn cluster(bootstrap: &str) -> Arc<Cluster> {
     let cfg = ClientConfig::from_properties(&Properties::new().with("bootstrap.servers", bootstrap)).unwrap();
     Cluster::connect(cfg).await.unwrap()
@@ -448,32 +471,13 @@ async fn i12_retriable_put_gets_the_same_records_again_and_each_is_written_once(
     let topic = unique_topic("retriable-put");
     let values: Vec<String> = (0..50).map(|i| format!("{{\"n\":{i}}}")).collect();
     produce(&kafka.bootstrap, &topic, &values).await;
-    let d = dir("retriable-put");
-    let offsets = d.join("connect.offsets");
     let mut plugins = Plugins::new();
     plugins.register_connector(
         "test.FlakySink",
         "test",
         ConnectorFactory::Sink(|| Box::new(FlakySink)),
     );
-    let mut w = StandaloneWorker::start(
-        props(&[
-            ("bootstrap.servers", &kafka.bootstrap),
-            (
-                "key.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            ),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            ),
-            ("offset.storage.file.filename", offsets.to_str().unwrap()),
-            ("offset.flush.interval.ms", "200"),
-        ]),
-        plugins,
-    )
-    .await
-    .unwrap();
+    let mut w = string_worker(&kafka.bootstrap, &dir("retriable-put"), plugins, "200").await;
     let name = format!("flaky-{topic}");
     w.add_connector(props(&[
         ("name", &name),
@@ -648,33 +652,14 @@ async fn i24_revoked_partitions_are_committed_before_they_move() {
         let name = name.clone();
         let topic = topic.clone();
         async move {
-            let d = dir(&format!("revoke-{tag}"));
-            let offsets = d.join("connect.offsets");
             let mut plugins = Plugins::new();
             plugins.register_connector(
                 "test.RecordingSink",
                 "test",
                 ConnectorFactory::Sink(|| Box::<RecordingSink>::default()),
             );
-            let mut w = StandaloneWorker::start(
-                props(&[
-                    ("bootstrap.servers", &bootstrap),
-                    (
-                        "key.converter",
-                        "org.apache.kafka.connect.storage.StringConverter",
-                    ),
-                    (
-                        "value.converter",
-                        "org.apache.kafka.connect.storage.StringConverter",
-                    ),
-                    ("offset.storage.file.filename", offsets.to_str().unwrap()),
-                    // No periodic commit: only revocations and stops commit.
-                    ("offset.flush.interval.ms", "600000"),
-                ]),
-                plugins,
-            )
-            .await
-            .unwrap();
+            // No periodic commit: only revocations and stops commit.
+            let mut w = string_worker(&bootstrap, &dir(&format!("revoke-{tag}")), plugins, "600000").await;
             w.add_connector(props(&[
                 ("name", &name),
                 ("connector.class", "test.RecordingSink"),

@@ -76,6 +76,35 @@ impl Listener {
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Manual commits: announces the revocation to a caller listening on
+    /// [`GroupConsumer::revocations`] and waits, at most the rebalance timeout, for the offsets
+    /// it wants committed. Nothing when nobody listens or no answer comes.
+    async fn ask_caller(
+        &self,
+        partitions: &BTreeSet<TopicPartition>,
+    ) -> BTreeMap<TopicPartition, OffsetAndMetadata> {
+        let Some(tx) = self.lock().revocations.clone() else {
+            return BTreeMap::new();
+        };
+        let (reply, answer) = oneshot::channel();
+        let revocation = Revocation {
+            partitions: partitions.clone(),
+            reply,
+        };
+        if tx.send(revocation).is_err() {
+            return BTreeMap::new();
+        }
+        match tokio::time::timeout(self.wait_limit, answer).await {
+            Ok(answer) => answer.unwrap_or_default(),
+            Err(_) => {
+                tracing::warn!(
+                    "the caller did not answer a revocation within the rebalance timeout; nothing committed"
+                );
+                BTreeMap::new()
+            }
+        }
+    }
 }
 
 impl RebalanceListener for Listener {
@@ -114,34 +143,15 @@ impl RebalanceListener for Listener {
                     })
                     .collect()
             };
-            if self.auto_commit && !offsets.is_empty() {
+            // Auto commit: what the caller has polled; manual: what the caller answers.
+            let offsets = if self.auto_commit {
+                offsets
+            } else {
+                self.ask_caller(partitions).await
+            };
+            if !offsets.is_empty() {
                 if let Err(e) = committer.commit(&offsets).await {
                     tracing::warn!(error = %e, "commit on revocation failed; the next owner may re-read");
-                }
-            }
-            let announce = if self.auto_commit {
-                None
-            } else {
-                self.lock().revocations.clone()
-            };
-            if let Some(tx) = announce {
-                let (reply, answer) = oneshot::channel();
-                let asked = tx.send(Revocation {
-                    partitions: partitions.clone(),
-                    reply,
-                });
-                if asked.is_ok() {
-                    match tokio::time::timeout(self.wait_limit, answer).await {
-                        Ok(Ok(offsets)) if !offsets.is_empty() => {
-                            if let Err(e) = committer.commit(&offsets).await {
-                                tracing::warn!(error = %e, "commit on revocation failed; the next owner may re-read");
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(_) => tracing::warn!(
-                            "the caller did not answer a revocation within the rebalance timeout; nothing committed"
-                        ),
-                    }
                 }
             }
         }

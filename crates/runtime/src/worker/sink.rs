@@ -168,14 +168,14 @@ pub async fn run_sink_task(
                 biased;
                 _ = stop.changed() => return Ok(()),
                 Some(revocation) = revocations.recv() => {
-                    let revoked: Vec<TopicPartition> = revocation
+                    let revoked: BTreeSet<TopicPartition> = revocation
                         .partitions
                         .iter()
                         .map(|tp| TopicPartition { topic: tp.topic.to_string(), partition: tp.partition })
                         .collect();
                     let positions: BTreeMap<TopicPartition, i64> = consumed
                         .iter()
-                        .filter(|(tp, _)| revoked.contains(tp))
+                        .filter(|(tp, _)| revoked.contains(*tp))
                         .map(|(tp, o)| (tp.clone(), *o))
                         .collect();
                     let safe = if positions.is_empty() {
@@ -187,8 +187,7 @@ pub async fn run_sink_task(
                         stats.offset_commits.fetch_add(1, Relaxed);
                     }
                     revocation.commit(to_group_offsets(safe));
-                    let closing: Vec<TopicPartition> =
-                        revoked.into_iter().filter(|tp| owned.contains(tp)).collect();
+                    let closing: Vec<TopicPartition> = owned.intersection(&revoked).cloned().collect();
                     if !closing.is_empty() {
                         task.close(&closing).await?;
                     }
