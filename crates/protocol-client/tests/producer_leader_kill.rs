@@ -141,7 +141,10 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
         .await;
         let node = leader_of(&admin, &cluster, &topic, 0).await;
         let (_, retries_before, bumps_before) = stats();
-        let (sent_before, acked_before) = (sent.load(Ordering::Acquire), acked.load(Ordering::Acquire));
+        // The sender is paced, so there are instants when every record sent is already acked
+        // (CI once sampled one: "sent 355000, acked 355000"). Kill at an instant when some are
+        // not, polled each millisecond, so the kill lands on requests in flight.
+        let (sent_before, acked_before) = records_in_flight(&sent, &acked).await;
         kill(&cluster, node).await;
         let killed_at = Instant::now();
         let acked_after_kill = acked.load(Ordering::Acquire);
@@ -257,4 +260,22 @@ async fn i3_i4_no_loss_no_duplicates_across_five_leader_kills() {
         out.elapsed.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Waits (polling each millisecond, up to 60 s) for an instant when some sent records are not
+/// yet acked; returns `(sent, acked)` sampled at that instant.
+async fn records_in_flight(sent: &AtomicU64, acked: &AtomicU64) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let a = acked.load(Ordering::Acquire);
+        let s = sent.load(Ordering::Acquire);
+        if s > a {
+            return (s, a);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no records in flight for 60 s (sent = acked = {s})"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
