@@ -46,6 +46,7 @@ key.converter.schemas.enable=true
 value.converter.schemas.enable=true
 offset.storage.file.filename=$WORK/connect.offsets
 offset.flush.interval.ms=1000
+listeners=http://127.0.0.1:${QUICKSTART_REST_PORT:-8083}
 PROPS
 cat >"$WORK/connect-file-source.properties" <<PROPS
 name=local-file-source

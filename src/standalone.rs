@@ -1,12 +1,15 @@
 //! `kaflow standalone worker.properties connector.properties|connector.json ...`: the same
 //! files connect-standalone takes. Startup errors print one clear message and exit 1; once
-//! running, Ctrl-C or SIGTERM stops every task (offsets flushed) and exits 0.
+//! running, the REST API serves on `listeners` (default http://:8083); Ctrl-C or SIGTERM
+//! stops every task (offsets flushed) and exits 0 (1 if a task failed meanwhile).
 
 use kaflow_runtime::config::files::{load_connector, load_properties};
 use kaflow_runtime::herder::StandaloneWorker;
 use kaflow_runtime::plugins::Plugins;
+use kaflow_runtime::rest::{listeners, Listener, RestServer, SharedWorker};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs a standalone worker until interrupted.
@@ -40,47 +43,81 @@ async fn run_async(files: Vec<String>) -> Result<(), String> {
     }
     let mut plugins = Plugins::new();
     kaflow_connectors::register(&mut plugins);
-    let mut worker = StandaloneWorker::start(worker_props, plugins)
+    let worker = StandaloneWorker::start(worker_props, plugins)
         .await
         .map_err(|e| e.to_string())?;
+    // The REST API comes up before the connectors start, as in Connect, so a bad listener
+    // stops the worker before any record moves.
+    let listeners = worker
+        .worker_config()
+        .list("listeners")
+        .iter()
+        .map(|l| Listener::parse(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let worker_id = {
+        let cfg = worker.worker_config();
+        (
+            cfg.string("rest.advertised.host.name").map(str::to_string),
+            cfg.long("rest.advertised.port"),
+        )
+    };
+    let worker: SharedWorker = Arc::new(tokio::sync::Mutex::new(worker));
+    let server = match RestServer::start(&listeners, Arc::clone(&worker)).await {
+        Ok(s) => s,
+        Err(e) => {
+            worker.lock().await.stop().await;
+            return Err(e);
+        }
+    };
+    if let Some(addr) = server.bound().first() {
+        let id = listeners::worker_id(*addr, worker_id.0.as_deref(), worker_id.1);
+        worker.lock().await.set_worker_id(id);
+    }
     for c in connectors {
         let name = c.name.clone();
-        if let Err(e) = worker.add_connector(c.config).await {
-            worker.stop().await;
+        let added = worker.lock().await.add_connector(c.config).await;
+        if let Err(e) = added {
+            worker.lock().await.stop().await;
             return Err(format!("connector {name}: {e}"));
         }
     }
     tracing::info!("kaflow standalone worker running; Ctrl-C to stop");
     let mut progress = tokio::time::interval(Duration::from_secs(5));
     progress.tick().await;
+    let mut reap = tokio::time::interval(Duration::from_millis(100));
     let mut failed = None;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = shutdown_signal() => break,
+            _ = &mut shutdown => break,
             _ = progress.tick() => {
-                for line in worker.progress() {
+                for line in worker.lock().await.progress() {
                     tracing::info!("{line}");
                 }
             }
-            ended = worker.next_task_end() => match ended {
-                Some((id, Err(e))) => {
-                    // The worker keeps serving the other tasks, as Connect does.
-                    tracing::error!(task = %id, error = %e, "task FAILED");
-                    failed.get_or_insert(format!("task {id} failed: {e}"));
+            _ = reap.tick() => {
+                // Ended tasks keep their slot (status FAILED with the trace, restartable
+                // through REST); the worker keeps serving the others, as Connect does.
+                for (id, ended) in worker.lock().await.reap_ended_tasks().await {
+                    match ended {
+                        Err(e) => {
+                            tracing::error!(task = %id, error = %e, "task FAILED");
+                            failed.get_or_insert(format!("task {id} failed: {e}"));
+                        }
+                        Ok(()) => tracing::info!(task = %id, "task finished"),
+                    }
                 }
-                Some((id, Ok(()))) => tracing::info!(task = %id, "task finished"),
-                None => {
-                    tracing::info!("no task is running");
-                    break;
-                }
-            },
+            }
         }
     }
     tracing::info!("stopping: tasks flush their offsets");
-    for line in worker.progress() {
+    drop(server);
+    let mut w = worker.lock().await;
+    for line in w.progress() {
         tracing::info!("{line}");
     }
-    worker.stop().await;
+    w.stop().await;
     failed.map_or(Ok(()), Err)
 }
 

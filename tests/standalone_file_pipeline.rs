@@ -32,7 +32,7 @@ impl Pipeline {
                  key.converter=org.apache.kafka.connect.json.JsonConverter\n\
                  value.converter=org.apache.kafka.connect.json.JsonConverter\n\
                  key.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\n\
-                 offset.storage.file.filename={d}/connect.offsets\noffset.flush.interval.ms=500\n"
+                 offset.storage.file.filename={d}/connect.offsets\noffset.flush.interval.ms=500\nlisteners=http://127.0.0.1:0\n"
             ),
         )
         .unwrap();

@@ -672,9 +672,9 @@ async fn i24_revoked_partitions_are_committed_before_they_move() {
         }
     };
     let count = |tag: &str| RECORDED.lock().unwrap().iter().filter(|r| r.0 == tag).count();
-    let a = start("a").await;
+    let mut a = start("a").await;
     wait_for("worker a to read the first 2000", || count("a") == 2000).await;
-    let b = start("b").await;
+    let mut b = start("b").await;
     wait_for("worker b to be given partitions", || {
         OPENED.lock().unwrap().iter().any(|o| o.0 == "b")
     })

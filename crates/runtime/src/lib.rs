@@ -7,6 +7,7 @@ pub mod convert;
 pub mod data;
 pub mod herder;
 pub mod plugins;
+pub mod rest;
 pub mod storage;
 pub mod transforms;
 pub mod worker;

@@ -15,6 +15,7 @@
 //! (see [`require_kafka!`]). Topic names come from [`unique_topic`] so tests sharing a broker
 //! never see each other's data.
 
+pub mod http;
 pub mod java;
 pub mod seq;
 pub mod wire;

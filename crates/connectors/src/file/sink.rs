@@ -47,8 +47,9 @@ impl Connector for FileStreamSinkConnector {
         Ok(())
     }
 
-    async fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.props.clone()])
+    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
+        // One config per task slot, as FileStreamSinkConnector (they all append to one file).
+        Ok(vec![self.props.clone(); max_tasks.max(1)])
     }
 
     async fn stop(&mut self) -> ConnectResult<()> {

@@ -278,6 +278,31 @@ pub fn check_client_overrides(policy: &str, config: &BTreeMap<String, String>) -
     }
 }
 
+/// Kafka client settings of type PASSWORD (`CommonClientConfigs`, `SslConfigs`, `SaslConfigs`).
+/// Connect passes them through `producer.override.` / `consumer.override.` / `admin.override.`
+/// (and a worker's `producer.` / `consumer.` prefixes); REST shows them as `[hidden]`.
+pub const CLIENT_PASSWORD_KEYS: &[&str] = &[
+    "ssl.key.password",
+    "ssl.keystore.password",
+    "ssl.keystore.key",
+    "ssl.keystore.certificate.chain",
+    "ssl.truststore.password",
+    "ssl.truststore.certificates",
+    "sasl.jaas.config",
+    "sasl.oauthbearer.client.credentials.client.secret",
+    "sasl.oauthbearer.assertion.private.key.passphrase",
+];
+
+/// Whether connector key `key` carries a client secret (a [`CLIENT_PASSWORD_KEYS`] key, bare or
+/// behind a client override prefix).
+pub fn is_client_secret(key: &str) -> bool {
+    let bare = ["producer.override.", "consumer.override.", "admin.override."]
+        .iter()
+        .find_map(|p| key.strip_prefix(p))
+        .unwrap_or(key);
+    CLIENT_PASSWORD_KEYS.contains(&bare)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +384,14 @@ mod tests {
             .unwrap_err();
         let keys: Vec<&str> = e.0.iter().map(|e| e.key()).collect();
         assert_eq!(keys, ["tasks.max", "errors.tolerance"]);
+    }
+
+    #[test]
+    fn client_secrets_are_recognised_bare_and_behind_override_prefixes() {
+        assert!(is_client_secret("producer.override.ssl.truststore.password"));
+        assert!(is_client_secret("consumer.override.sasl.jaas.config"));
+        assert!(is_client_secret("ssl.key.password"));
+        assert!(!is_client_secret("producer.override.acks"));
+        assert!(!is_client_secret("topic"));
     }
 }

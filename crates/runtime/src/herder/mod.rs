@@ -1,8 +1,12 @@
-//! Herders: who decides which connectors and tasks run. [`standalone`] runs everything given on
-//! the command line in this process; distributed mode coordinates workers through Kafka.
+//! Herders: who decides which connectors and tasks run. [`standalone`] runs everything in this
+//! process (connectors from files or the REST API); distributed mode coordinates workers
+//! through Kafka.
 
+mod spawn;
 pub mod standalone;
 pub mod status;
+pub mod view;
 
 pub use standalone::{StandaloneError, StandaloneWorker};
 pub use status::{State, TaskStatus};
+pub use view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, TargetState};

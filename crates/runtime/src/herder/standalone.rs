@@ -1,40 +1,36 @@
-//! The standalone worker (`connect-standalone`): one process, connectors from files, source
-//! offsets in `offset.storage.file.filename`.
+//! The standalone herder (`connect-standalone`): one process runs every connector, configs come
+//! from files or the REST API, source offsets live in `offset.storage.file.filename`.
 //!
 //! ```text
 //!  worker.properties ──standalone_def──▶ StandaloneWorker::start (bootstrap, offsets file)
-//!  connector files ──add_connector──▶ plugin lookup ─▶ Connector::start ─▶ task_configs(tasks.max)
-//!        └─ per task: converters + transforms + (producer | consumer group connect-<name>)
-//!           ─▶ worker::source / worker::sink loop on its own tokio task
-//!  stop() ─▶ every task told to stop ─▶ waits task.shutdown.graceful.timeout.ms in total
-//!        ─▶ offsets flushed by each loop ─▶ Connector::stop
+//!  connector files / REST ──create_connector──▶ validate (plugin, ConfigDef, overrides)
+//!        └─ target Started: Connector::start ─▶ task_configs(tasks.max) ─▶ spawn::spawn_task each
+//!  pause / stop / resume / restart / put_config / delete ──▶ tasks stopped (offsets flushed by
+//!        each loop within task.shutdown.graceful.timeout.ms) and started again as asked
+//!  status / info / task_configs ◀── read by REST (passwords hidden)
 //! ```
+//!
+//! Deviation from Connect, documented in the README: a PAUSED connector's tasks are shut down
+//! (offsets flushed, a sink's consumer leaves its group) rather than kept idle; they keep their
+//! slots and report PAUSED, and `resume` starts them again from the committed offsets.
 
+use super::spawn::{client_props, spawn_task, Instance, TaskContext, TaskHandle};
 use super::status::{State, TaskStatus};
-use crate::config::{connector, worker, ConfigErrors, Parsed};
+use super::view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, TargetState};
+use crate::config::providers::ConfigProviders;
+use crate::config::{connector, worker, ConfigErrors, ConfigType, Parsed};
 use crate::connector::{ConnectError, ConnectorContext, Props};
-use crate::convert::{self, ConverterType};
-use crate::data::{SinkRecord, SourceRecord};
 use crate::plugins::{ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
-use crate::transforms::{TransformChain, TransformRegistry};
-use crate::worker::errors::{DeadLetterQueue, DlqConfig, ErrorHandler, ErrorStats, ErrorsConfig};
-use crate::worker::sink::{run_sink_task, SinkLoopConfig, SinkStats};
-use crate::worker::source::{run_source_task, SourceLoopConfig, SourceStats};
-use crate::worker::{Converters, Identity, OffsetStore, RecordTransform, TaskId};
-use kaflow_client::admin::Admin;
+use crate::worker::errors::ErrorStats;
+use crate::worker::TaskId;
 use kaflow_client::cluster::Cluster;
-use kaflow_client::consumer::{ConsumerConfig, GroupConsumer};
-use kaflow_client::group::GroupConfig;
-use kaflow_client::producer::{Producer, ProducerConfig};
-use kaflow_client::{ClientConfig, Properties};
+use kaflow_client::ClientConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-/// Why the worker or a connector couldn't start.
+/// Why a herder request failed; each maps to one REST status code.
 #[derive(Debug, thiserror::Error)]
 pub enum StandaloneError {
     /// The worker or connector config is invalid (every bad key listed).
@@ -62,27 +58,15 @@ pub enum StandaloneError {
         /// Why.
         error: ConnectError,
     },
-}
-
-struct TaskHandle {
-    id: TaskId,
-    stop: watch::Sender<bool>,
-    join: JoinHandle<Result<(), ConnectError>>,
-    source_stats: Option<Arc<SourceStats>>,
-    sink_stats: Option<Arc<SinkStats>>,
-    error_stats: Arc<ErrorStats>,
-    /// The error a failed task ended with (its status trace).
-    failure: Arc<Mutex<Option<String>>>,
-}
-
-enum Instance {
-    Source(Box<dyn crate::connector::SourceConnector>),
-    Sink(Box<dyn crate::connector::SinkConnector>),
-}
-
-struct ConnectorRun {
-    instance: Instance,
-    tasks: Vec<TaskHandle>,
+    /// No connector has this name.
+    #[error("Connector {0} not found")]
+    NotFound(String),
+    /// The connector has no such task.
+    #[error("Task {0} not found")]
+    TaskNotFound(TaskId),
+    /// A connector with this name exists already.
+    #[error("Connector {0} already exists")]
+    AlreadyExists(String),
 }
 
 struct NoopContext;
@@ -96,13 +80,37 @@ impl ConnectorContext for NoopContext {
     }
 }
 
+/// One connector: its config as given, what the operator asked for, and what runs.
+struct ConnectorRun {
+    config: BTreeMap<String, String>,
+    kind: ConnectorType,
+    target: TargetState,
+    /// The started connector instance (`None` while stopped, or when it failed to start).
+    instance: Option<Instance>,
+    /// Why the connector itself failed (its status trace).
+    failure: Option<String>,
+    /// The task configs it generated; their count is the task slots.
+    task_configs: Vec<Props>,
+    tasks: Vec<TaskHandle>,
+}
+
+/// A config validated against its connector's ConfigDef, with a fresh connector instance.
+struct Validated {
+    kind: ConnectorType,
+    instance: Instance,
+    password_keys: Vec<String>,
+    parsed: Parsed,
+}
+
 /// A standalone worker.
 pub struct StandaloneWorker {
     worker: Parsed,
     plugins: Plugins,
+    providers: ConfigProviders,
     cluster: Arc<Cluster>,
     store: Arc<Mutex<OffsetFile>>,
     connectors: BTreeMap<String, ConnectorRun>,
+    worker_id: String,
 }
 
 impl std::fmt::Debug for StandaloneWorker {
@@ -113,68 +121,11 @@ impl std::fmt::Debug for StandaloneWorker {
     }
 }
 
-fn client_props(worker: &Parsed, prefix: &str, overrides: &BTreeMap<String, String>) -> Properties {
-    let mut p = Properties::new().with("bootstrap.servers", worker.list("bootstrap.servers").join(","));
-    for (k, v) in worker.with_prefix(prefix) {
-        p.set(&k, v);
+fn config_error(name: &str, errors: ConfigErrors) -> StandaloneError {
+    StandaloneError::Config {
+        what: format!("connector {name}"),
+        errors,
     }
-    for (k, v) in overrides {
-        p.set(k, v);
-    }
-    p
-}
-
-fn converter_for(
-    worker: &Parsed,
-    conn: &BTreeMap<String, String>,
-    key: &str,
-    ty: ConverterType,
-) -> Result<Box<dyn convert::Converter>, StandaloneError> {
-    let class = conn
-        .get(key)
-        .cloned()
-        .or_else(|| worker.string(key).map(str::to_string))
-        .unwrap_or_default();
-    let mut sub: BTreeMap<String, String> = worker.with_prefix(&format!("{key}."));
-    if conn.contains_key(key) {
-        // A connector-level converter takes only the connector's sub-keys, as Connect.
-        sub = conn
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(&format!("{key}."))
-                    .map(|r| (r.to_string(), v.clone()))
-            })
-            .collect();
-    }
-    sub.insert(convert::CONVERTER_TYPE_CONFIG.to_string(), ty.name().to_string());
-    let mut c = convert::lookup(&class).map_err(|e| StandaloneError::Invalid(format!("{key}: {e}")))?;
-    c.configure(&sub, ty == ConverterType::Key)
-        .map_err(|e| StandaloneError::Invalid(format!("{key}: {e}")))?;
-    Ok(c)
-}
-
-fn converters(worker: &Parsed, conn: &BTreeMap<String, String>) -> Result<Converters, StandaloneError> {
-    let key = converter_for(worker, conn, "key.converter", ConverterType::Key)?;
-    let value = converter_for(worker, conn, "value.converter", ConverterType::Value)?;
-    let hclass = conn
-        .get("header.converter")
-        .cloned()
-        .or_else(|| worker.string("header.converter").map(str::to_string));
-    let hprops = worker.with_prefix("header.converter.");
-    let header = convert::header_converter(hclass.as_deref(), &hprops)
-        .map_err(|e| StandaloneError::Invalid(format!("header.converter: {e}")))?;
-    Ok(Converters { key, value, header })
-}
-
-fn transforms<R: crate::data::Record>(
-    conn: &BTreeMap<String, String>,
-) -> Result<Box<dyn RecordTransform<R>>, StandaloneError> {
-    let chain = TransformChain::<R>::from_config(conn, &TransformRegistry::builtin())
-        .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-    if chain.is_empty() {
-        return Ok(Box::new(Identity));
-    }
-    Ok(Box::new(chain))
 }
 
 impl StandaloneWorker {
@@ -189,6 +140,8 @@ impl StandaloneWorker {
         if worker.get("plugin.path") != &crate::config::ConfigValue::Null {
             tracing::warn!("plugin.path is ignored: kaflow's connectors are built in");
         }
+        let providers = ConfigProviders::from_worker(&props)
+            .map_err(|e| StandaloneError::Invalid(format!("worker config: {e}")))?;
         let path = worker
             .string("offset.storage.file.filename")
             .unwrap_or_default()
@@ -200,256 +153,443 @@ impl StandaloneWorker {
         Ok(Self {
             worker,
             plugins,
+            providers,
             cluster,
             store,
             connectors: BTreeMap::new(),
+            worker_id: "127.0.0.1:8083".into(),
         })
     }
 
-    /// Starts a connector and its tasks.
+    /// The id this worker reports in statuses (`host:port` of its REST listener).
+    pub fn set_worker_id(&mut self, id: String) {
+        self.worker_id = id;
+    }
+
+    /// The worker's parsed config.
+    pub fn worker_config(&self) -> &Parsed {
+        &self.worker
+    }
+
+    /// The plugins this worker knows.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// The Kafka cluster the worker talks to.
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    /// Starts a connector from a file (the CLI's way): created RUNNING; an error if it can't.
     pub async fn add_connector(&mut self, config: BTreeMap<String, String>) -> Result<(), StandaloneError> {
         let name = config.get("name").cloned().unwrap_or_default();
+        self.create_connector(&name, config, TargetState::Started).await?;
+        match self.connectors.get(&name).and_then(|r| r.failure.clone()) {
+            Some(trace) => Err(StandaloneError::Connector {
+                name,
+                error: ConnectError::Failed(trace),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks `config` as Connect does before accepting it: a known connector class, every key
+    /// valid for its ConfigDef, a sink's topics, the client override policy.
+    fn validate(&self, name: &str, config: &BTreeMap<String, String>) -> Result<Validated, StandaloneError> {
+        if name.is_empty() {
+            return Err(StandaloneError::Invalid(
+                "connector name is missing or empty".into(),
+            ));
+        }
         let class = config.get("connector.class").cloned().unwrap_or_default();
         let (_, factory) = self
             .plugins
             .connector(&class)
             .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-        let (def, instance) = match factory {
-            ConnectorFactory::Source(make) => (connector::source_def(), Instance::Source(make())),
-            ConnectorFactory::Sink(make) => (connector::sink_def(), Instance::Sink(make())),
+        let (kind, def, instance) = match factory {
+            ConnectorFactory::Source(make) => (
+                ConnectorType::Source,
+                connector::source_def(),
+                Instance::Source(make()),
+            ),
+            ConnectorFactory::Sink(make) => {
+                (ConnectorType::Sink, connector::sink_def(), Instance::Sink(make()))
+            }
         };
         let own = match &instance {
             Instance::Source(c) => c.config(),
             Instance::Sink(c) => c.config(),
         };
-        let parsed = def
-            .merge(&own)
-            .parse(&config)
-            .map_err(|errors| StandaloneError::Config {
-                what: format!("connector {name}"),
-                errors,
-            })?;
-        if matches!(instance, Instance::Sink(_)) {
-            connector::check_sink(&parsed).map_err(|e| StandaloneError::Config {
-                what: format!("connector {name}"),
-                errors: ConfigErrors(vec![e]),
-            })?;
+        let def = def.merge(&own);
+        let parsed = def.parse(config).map_err(|e| config_error(name, e))?;
+        if kind == ConnectorType::Sink {
+            connector::check_sink(&parsed).map_err(|e| config_error(name, ConfigErrors(vec![e])))?;
         }
         let policy = self
             .worker
             .string("connector.client.config.override.policy")
             .unwrap_or("All");
-        connector::check_client_overrides(policy, &config).map_err(|errors| StandaloneError::Config {
-            what: format!("connector {name}"),
-            errors,
-        })?;
-        let max_tasks = parsed.long("tasks.max").unwrap_or(1).max(1) as usize;
-        let errors_cfg = ErrorsConfig::from_parsed(&parsed);
-        let ctx: Arc<dyn ConnectorContext> = Arc::new(NoopContext);
-        let mut instance = instance;
-        let task_configs = match &mut instance {
-            Instance::Source(c) => {
-                c.start(config.clone(), ctx)
-                    .await
-                    .map_err(|error| StandaloneError::Connector {
-                        name: name.clone(),
-                        error,
-                    })?;
-                c.task_configs(max_tasks).await
-            }
-            Instance::Sink(c) => {
-                c.start(config.clone(), ctx)
-                    .await
-                    .map_err(|error| StandaloneError::Connector {
-                        name: name.clone(),
-                        error,
-                    })?;
-                c.task_configs(max_tasks).await
-            }
+        connector::check_client_overrides(policy, config).map_err(|e| config_error(name, e))?;
+        let password_keys = def
+            .keys()
+            .iter()
+            .filter(|k| k.ty == ConfigType::Password)
+            .map(|k| k.name.clone())
+            .collect();
+        Ok(Validated {
+            kind,
+            instance,
+            password_keys,
+            parsed,
+        })
+    }
+
+    /// Creates connector `name` in state `target`. A config that doesn't validate is refused;
+    /// a connector that fails to start is kept, FAILED with its trace (as Connect does).
+    pub async fn create_connector(
+        &mut self,
+        name: &str,
+        config: BTreeMap<String, String>,
+        target: TargetState,
+    ) -> Result<ConnectorInfo, StandaloneError> {
+        if self.connectors.contains_key(name) {
+            return Err(StandaloneError::AlreadyExists(name.to_string()));
         }
-        .map_err(|error| StandaloneError::Connector {
-            name: name.clone(),
-            error,
-        })?;
-        let flush_interval =
-            Duration::from_millis(self.worker.long("offset.flush.interval.ms").unwrap_or(60_000) as u64);
-        let flush_timeout =
-            Duration::from_millis(self.worker.long("offset.flush.timeout.ms").unwrap_or(5000) as u64);
-        let mut tasks = Vec::new();
-        for (n, task_props) in task_configs.into_iter().take(max_tasks).enumerate() {
-            let id = TaskId {
-                connector: name.clone(),
-                task: n as u32,
-            };
-            let conv = converters(&self.worker, &config)?;
-            let (stop, stop_rx) = watch::channel(false);
-            let failure: Arc<Mutex<Option<String>>> = Arc::default();
-            let handle = match &instance {
-                Instance::Source(c) => {
-                    let overrides: BTreeMap<String, String> = prefixed(&config, "producer.override.");
-                    let pcfg =
-                        ProducerConfig::from_properties(&client_props(&self.worker, "producer.", &overrides))
-                            .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-                    let producer = Arc::new(Producer::with_cluster(Arc::clone(&self.cluster), pcfg).await?);
-                    let stats = Arc::new(SourceStats::default());
-                    let store: Arc<dyn OffsetStore> = Arc::clone(&self.store) as Arc<dyn OffsetStore>;
-                    let cfg = SourceLoopConfig {
-                        flush_interval,
-                        flush_timeout,
-                    };
-                    let errors = ErrorHandler::new(id.clone(), errors_cfg.clone(), None);
-                    let error_stats = Arc::clone(errors.stats());
-                    let task = c.create_task();
-                    let fut = run_source_task(
-                        id.clone(),
-                        task,
-                        task_props,
-                        transforms::<SourceRecord>(&config)?,
-                        conv,
-                        Arc::clone(&producer),
-                        store,
-                        cfg,
-                        errors,
-                        Arc::clone(&stats),
-                        stop_rx,
-                    );
-                    let join = tokio::spawn(record_failure(Arc::clone(&failure), async move {
-                        let r = fut.await;
-                        producer.close().await;
-                        r
-                    }));
-                    TaskHandle {
-                        id: id.clone(),
-                        stop,
-                        join,
-                        source_stats: Some(stats),
-                        sink_stats: None,
-                        error_stats,
-                        failure,
-                    }
-                }
-                Instance::Sink(c) => {
-                    let mut overrides: BTreeMap<String, String> = prefixed(&config, "consumer.override.");
-                    overrides
-                        .entry("group.id".into())
-                        .or_insert_with(|| format!("connect-{name}"));
-                    overrides
-                        .entry("auto.offset.reset".into())
-                        .or_insert_with(|| "earliest".into());
-                    let props = client_props(&self.worker, "consumer.", &overrides);
-                    let ccfg = ConsumerConfig::from_properties(&props)
-                        .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-                    let gcfg = GroupConfig::from_properties(&props)
-                        .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-                    let topics: Vec<String> = parsed.list("topics").to_vec();
-                    let consumer = if topics.is_empty() {
-                        // topics.regex (check_sink made sure exactly one of the two is set).
-                        let pattern = parsed.string("topics.regex").unwrap_or_default();
-                        GroupConsumer::with_cluster_pattern(
-                            Arc::clone(&self.cluster),
-                            ccfg,
-                            gcfg,
-                            None,
-                            pattern,
-                        )
-                        .await
-                        .map_err(|e| {
-                            StandaloneError::Invalid(format!("connector {name}: topics.regex: {e}"))
-                        })?
-                    } else {
-                        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-                        // The group's leader assigns what metadata shows at join time; like the
-                        // Java consumer (allow.auto.create.topics), a metadata request creates
-                        // missing topics where the broker allows it, and we wait for their leaders.
-                        for t in &topic_refs {
-                            self.cluster.await_topic(t, Duration::from_secs(30)).await?;
-                        }
-                        GroupConsumer::with_cluster(Arc::clone(&self.cluster), ccfg, gcfg, None, &topic_refs)?
-                    };
-                    let dlq = match DlqConfig::from_parsed(&parsed) {
-                        Some(dlq_cfg) => {
-                            let overrides = prefixed(&config, "producer.override.");
-                            let pcfg = ProducerConfig::from_properties(&client_props(
-                                &self.worker,
-                                "producer.",
-                                &overrides,
-                            ))
-                            .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-                            let producer =
-                                Arc::new(Producer::with_cluster(Arc::clone(&self.cluster), pcfg).await?);
-                            Some(
-                                DeadLetterQueue::open(
-                                    dlq_cfg,
-                                    &Admin::new(Arc::clone(&self.cluster)),
-                                    producer,
-                                )
-                                .await?,
-                            )
-                        }
-                        None => None,
-                    };
-                    let errors = ErrorHandler::new(id.clone(), errors_cfg.clone(), dlq);
-                    let error_stats = Arc::clone(errors.stats());
-                    let stats = Arc::new(SinkStats::default());
-                    let cfg = SinkLoopConfig { flush_interval };
-                    let task = c.create_task();
-                    let fut = run_sink_task(
-                        id.clone(),
-                        task,
-                        task_props,
-                        transforms::<SinkRecord>(&config)?,
-                        conv,
-                        consumer,
-                        cfg,
-                        errors,
-                        Arc::clone(&stats),
-                        stop_rx,
-                    );
-                    TaskHandle {
-                        id: id.clone(),
-                        stop,
-                        join: tokio::spawn(record_failure(Arc::clone(&failure), fut)),
-                        source_stats: None,
-                        sink_stats: Some(stats),
-                        error_stats,
-                        failure,
-                    }
-                }
-            };
-            tracing::info!(task = %handle.id, "task started");
-            tasks.push(handle);
+        let mut config = config;
+        config.insert("name".into(), name.to_string());
+        let v = self.validate(name, &config)?;
+        let run = ConnectorRun {
+            config,
+            kind: v.kind,
+            target,
+            instance: None,
+            failure: None,
+            task_configs: Vec::new(),
+            tasks: Vec::new(),
+        };
+        self.connectors.insert(name.to_string(), run);
+        self.start_run(name, Some(v.instance)).await;
+        self.info(name)
+    }
+
+    /// Replaces (or creates) connector `name`'s config; returns whether it was created.
+    pub async fn put_config(
+        &mut self,
+        name: &str,
+        config: BTreeMap<String, String>,
+    ) -> Result<(bool, ConnectorInfo), StandaloneError> {
+        if !self.connectors.contains_key(name) {
+            return Ok((
+                true,
+                self.create_connector(name, config, TargetState::Started).await?,
+            ));
         }
-        tracing::info!(connector = %name, tasks = tasks.len(), "connector started");
-        self.connectors.insert(name, ConnectorRun { instance, tasks });
+        let mut config = config;
+        config.insert("name".into(), name.to_string());
+        let v = self.validate(name, &config)?;
+        self.shut_down(name, true).await;
+        if let Some(run) = self.connectors.get_mut(name) {
+            run.config = config;
+            run.kind = v.kind;
+            run.task_configs.clear();
+            run.tasks.clear();
+        }
+        self.start_run(name, Some(v.instance)).await;
+        Ok((false, self.info(name)?))
+    }
+
+    /// Stops and forgets connector `name` (its source offsets stay, as in Connect).
+    pub async fn delete_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        self.run(name)?;
+        self.shut_down(name, true).await;
+        self.connectors.remove(name);
+        tracing::info!(connector = %name, "connector deleted");
         Ok(())
+    }
+
+    /// Pauses connector `name`: its tasks stop moving records (see the module docs).
+    pub async fn pause_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        self.run_mut(name)?.target = TargetState::Paused;
+        self.shut_down(name, false).await;
+        Ok(())
+    }
+
+    /// Stops connector `name` (KIP-875): connector and tasks shut down, no task slots left.
+    pub async fn stop_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        self.run_mut(name)?.target = TargetState::Stopped;
+        self.shut_down(name, true).await;
+        if let Some(run) = self.connectors.get_mut(name) {
+            run.task_configs.clear();
+            run.tasks.clear();
+        }
+        Ok(())
+    }
+
+    /// Resumes a paused or stopped connector.
+    pub async fn resume_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        let run = self.run_mut(name)?;
+        if run.target == TargetState::Started {
+            return Ok(());
+        }
+        run.target = TargetState::Started;
+        self.start_run(name, None).await;
+        Ok(())
+    }
+
+    /// Restarts connector `name` (KIP-745): the connector itself unless `only_failed` and it
+    /// isn't FAILED; with `include_tasks`, its tasks too (only the FAILED ones if `only_failed`).
+    pub async fn restart_connector(
+        &mut self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), StandaloneError> {
+        let run = self.run(name)?;
+        if run.target != TargetState::Started {
+            return Ok(());
+        }
+        let connector_failed = run.failure.is_some();
+        let restart_connector = !only_failed || connector_failed;
+        let tasks: Vec<u32> = if !include_tasks {
+            Vec::new()
+        } else {
+            run.tasks
+                .iter()
+                .filter(|t| !only_failed || (t.ended() && t.trace().is_some()))
+                .map(|t| t.id.task)
+                .collect()
+        };
+        if restart_connector && (connector_failed || run.instance.is_none()) {
+            // A connector that failed to start has no tasks: start everything again.
+            self.shut_down(name, true).await;
+            self.start_run(name, None).await;
+            return Ok(());
+        }
+        if restart_connector {
+            let run = self.run_mut(name)?;
+            if let Some(instance) = run.instance.as_mut() {
+                let stopped = match instance {
+                    Instance::Source(c) => c.stop().await,
+                    Instance::Sink(c) => c.stop().await,
+                };
+                if let Err(e) = stopped {
+                    tracing::warn!(connector = %name, error = %e, "connector stop failed");
+                }
+            }
+            self.start_instance(name).await;
+        }
+        for n in tasks {
+            self.restart_task(name, n).await?;
+        }
+        Ok(())
+    }
+
+    /// Restarts task `n` of connector `name` with the config it was given.
+    pub async fn restart_task(&mut self, name: &str, n: u32) -> Result<(), StandaloneError> {
+        let id = TaskId {
+            connector: name.to_string(),
+            task: n,
+        };
+        let deadline = self.graceful_deadline();
+        let run = self.run_mut(name)?;
+        let Some(i) = run.tasks.iter().position(|t| t.id.task == n) else {
+            return Err(StandaloneError::TaskNotFound(id));
+        };
+        run.tasks[i].stop_by(deadline).await;
+        match self.spawn(name, n).await {
+            Ok(handle) => {
+                if let Some(run) = self.connectors.get_mut(name) {
+                    run.tasks[i] = handle;
+                }
+            }
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "task failed to start");
+                if let Some(run) = self.connectors.get_mut(name) {
+                    *run.tasks[i].failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The connectors' names, sorted.
+    pub fn connector_names(&self) -> Vec<String> {
+        self.connectors.keys().cloned().collect()
+    }
+
+    /// Connector `name`'s config (passwords hidden), tasks and type.
+    pub fn info(&self, name: &str) -> Result<ConnectorInfo, StandaloneError> {
+        let run = self.run(name)?;
+        Ok(ConnectorInfo {
+            name: name.to_string(),
+            config: self.hidden(run, &run.config),
+            tasks: (0..run.task_configs.len() as u32)
+                .map(|task| TaskId {
+                    connector: name.to_string(),
+                    task,
+                })
+                .collect(),
+            kind: run.kind,
+        })
+    }
+
+    /// Connector `name`'s config as stored (passwords included; never served as is).
+    pub fn raw_config(&self, name: &str) -> Result<BTreeMap<String, String>, StandaloneError> {
+        Ok(self.run(name)?.config.clone())
+    }
+
+    /// Connector `name`'s offsets as `GET /connectors/{name}/offsets` lists them (KIP-875):
+    /// a source connector's `(partition, offset)` pairs from the offsets file; a sink
+    /// connector's committed offsets of group `connect-<name>` as
+    /// `{"kafka_topic","kafka_partition"}` / `{"kafka_offset"}`.
+    pub async fn offsets(
+        &mut self,
+        name: &str,
+    ) -> Result<Vec<(serde_json::Value, serde_json::Value)>, StandaloneError> {
+        use serde_json::{json, Value};
+        let run = self.run(name)?;
+        if run.kind == ConnectorType::Source {
+            let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let mut out = Vec::new();
+            for (k, v) in store.entries() {
+                // Keys are ["<connector>", {partition}] (Connect's OffsetStorageWriter).
+                let Ok(Value::Array(key)) = serde_json::from_slice::<Value>(k) else {
+                    continue;
+                };
+                if key.first().and_then(Value::as_str) != Some(name) || key.len() != 2 {
+                    continue;
+                }
+                let offset = serde_json::from_slice::<Value>(v).unwrap_or(Value::Null);
+                if !offset.is_null() {
+                    out.push((key[1].clone(), offset));
+                }
+            }
+            return Ok(out);
+        }
+        let group = run
+            .config
+            .get("consumer.override.group.id")
+            .cloned()
+            .unwrap_or_else(|| format!("connect-{name}"));
+        let md = self.cluster.metadata();
+        let topics: Vec<String> = match run.config.get("topics").filter(|t| !t.trim().is_empty()) {
+            Some(list) => list
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            None => {
+                let re = regex::Regex::new(&format!(
+                    "^(?:{})$",
+                    run.config.get("topics.regex").cloned().unwrap_or_default()
+                ))
+                .map_err(|e| StandaloneError::Invalid(format!("topics.regex: {e}")))?;
+                md.topics.keys().filter(|t| re.is_match(t)).cloned().collect()
+            }
+        };
+        let partitions: Vec<kaflow_client::group::TopicPartition> = topics
+            .iter()
+            .flat_map(|t| {
+                (0..md.partition_count(t).unwrap_or(0)).map(move |p| kaflow_client::group::TopicPartition {
+                    topic: t.clone(),
+                    partition: p,
+                })
+            })
+            .collect();
+        let committed = kaflow_client::group::fetch_committed(
+            &self.cluster,
+            &group,
+            &partitions,
+            Duration::from_secs(30),
+        )
+        .await?;
+        Ok(committed
+            .into_iter()
+            .filter_map(|(tp, o)| {
+                o.map(|o| {
+                    (
+                        json!({"kafka_topic": tp.topic, "kafka_partition": tp.partition}),
+                        json!({"kafka_offset": o.offset}),
+                    )
+                })
+            })
+            .collect())
+    }
+
+    /// Each task's config (passwords hidden), by task number.
+    pub fn task_configs(&self, name: &str) -> Result<Vec<(TaskId, Props)>, StandaloneError> {
+        let run = self.run(name)?;
+        Ok(run
+            .task_configs
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let id = TaskId {
+                    connector: name.to_string(),
+                    task: n as u32,
+                };
+                (id, self.hidden(run, c))
+            })
+            .collect())
+    }
+
+    /// Connector `name`'s state and each task's.
+    pub fn status(&self, name: &str) -> Result<ConnectorStatus, StandaloneError> {
+        let run = self.run(name)?;
+        let line = |state, trace| StateInfo {
+            state,
+            worker_id: self.worker_id.clone(),
+            trace,
+        };
+        let connector = match (run.target, &run.failure) {
+            (_, Some(trace)) => line(State::Failed, Some(trace.clone())),
+            (TargetState::Started, None) => line(State::Running, None),
+            (TargetState::Paused, None) => line(State::Paused, None),
+            (TargetState::Stopped, None) => line(State::Stopped, None),
+        };
+        let tasks = (0..run.task_configs.len() as u32)
+            .map(|n| {
+                let info = match run.tasks.iter().find(|t| t.id.task == n) {
+                    _ if run.target == TargetState::Paused => line(State::Paused, None),
+                    Some(t) => task_state(t, &self.worker_id),
+                    None => line(State::Unassigned, None),
+                };
+                (n, info)
+            })
+            .collect();
+        Ok(ConnectorStatus {
+            name: name.to_string(),
+            connector,
+            tasks,
+            kind: run.kind,
+        })
     }
 
     /// Each task's status: RUNNING, or FAILED with the error it ended with as its trace.
     pub fn task_statuses(&self) -> BTreeMap<TaskId, TaskStatus> {
-        let mut out = BTreeMap::new();
-        for run in self.connectors.values() {
-            for t in &run.tasks {
-                let trace = t.failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                let state = if trace.is_some() || t.join.is_finished() {
-                    State::Failed
-                } else {
-                    State::Running
-                };
-                out.insert(t.id.clone(), TaskStatus { state, trace });
-            }
-        }
-        out
+        self.connectors
+            .values()
+            .flat_map(|run| run.tasks.iter())
+            .map(|t| {
+                let s = task_state(t, &self.worker_id);
+                (
+                    t.id.clone(),
+                    TaskStatus {
+                        state: s.state,
+                        trace: s.trace,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Each task's error-handling counters (Connect's `task-error-metrics`).
     pub fn task_error_stats(&self) -> BTreeMap<TaskId, Arc<ErrorStats>> {
         self.connectors
             .values()
-            .flat_map(|run| {
-                run.tasks
-                    .iter()
-                    .map(|t| (t.id.clone(), Arc::clone(&t.error_stats)))
-            })
+            .flat_map(|run| run.tasks.iter())
+            .map(|t| (t.id.clone(), Arc::clone(&t.error_stats)))
             .collect()
     }
 
@@ -457,106 +597,298 @@ impl StandaloneWorker {
     pub fn progress(&self) -> Vec<String> {
         use std::sync::atomic::Ordering::Relaxed;
         let mut out = Vec::new();
-        for run in self.connectors.values() {
-            for t in &run.tasks {
-                if let Some(s) = &t.source_stats {
-                    out.push(format!(
-                        "{}: polled {} written {} skipped {} offset commits {}",
-                        t.id,
-                        s.polled.load(Relaxed),
-                        s.written.load(Relaxed),
-                        s.skipped.load(Relaxed),
-                        s.offset_commits.load(Relaxed)
-                    ));
-                }
-                if let Some(s) = &t.sink_stats {
-                    out.push(format!(
-                        "{}: put {} skipped {} offset commits {}",
-                        t.id,
-                        s.put.load(Relaxed),
-                        s.skipped.load(Relaxed),
-                        s.offset_commits.load(Relaxed)
-                    ));
+        for t in self.connectors.values().flat_map(|run| run.tasks.iter()) {
+            if let Some(s) = &t.source_stats {
+                out.push(format!(
+                    "{}: polled {} written {} skipped {} offset commits {}",
+                    t.id,
+                    s.polled.load(Relaxed),
+                    s.written.load(Relaxed),
+                    s.skipped.load(Relaxed),
+                    s.offset_commits.load(Relaxed)
+                ));
+            }
+            if let Some(s) = &t.sink_stats {
+                out.push(format!(
+                    "{}: put {} skipped {} offset commits {}",
+                    t.id,
+                    s.put.load(Relaxed),
+                    s.skipped.load(Relaxed),
+                    s.offset_commits.load(Relaxed)
+                ));
+            }
+        }
+        out
+    }
+
+    /// Collects the tasks that ended since the last call (they keep their slot and status);
+    /// returns each with how it ended.
+    pub async fn reap_ended_tasks(&mut self) -> Vec<(TaskId, Result<(), ConnectError>)> {
+        let mut out = Vec::new();
+        for t in self.connectors.values_mut().flat_map(|run| run.tasks.iter_mut()) {
+            if t.join.as_ref().is_some_and(|j| j.is_finished()) {
+                if let Some(join) = t.join.take() {
+                    let r = join
+                        .await
+                        .unwrap_or_else(|e| Err(ConnectError::Failed(format!("task panicked: {e}"))));
+                    if let Err(e) = &r {
+                        t.failure
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert_with(|| e.to_string());
+                    }
+                    out.push((t.id.clone(), r));
                 }
             }
         }
         out
     }
 
-    /// Waits until a task ends (it failed, or stopped); returns its id and result.
-    pub async fn next_task_end(&mut self) -> Option<(TaskId, Result<(), ConnectError>)> {
-        loop {
-            for run in self.connectors.values_mut() {
-                if let Some(i) = run.tasks.iter().position(|t| t.join.is_finished()) {
-                    let t = run.tasks.remove(i);
-                    let r = t
-                        .join
-                        .await
-                        .unwrap_or_else(|e| Err(ConnectError::Failed(format!("task panicked: {e}"))));
-                    return Some((t.id, r));
-                }
-            }
-            if self.connectors.values().all(|r| r.tasks.is_empty()) {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    /// True while some task's loop is still running.
+    pub fn any_task_running(&self) -> bool {
+        self.connectors
+            .values()
+            .flat_map(|run| run.tasks.iter())
+            .any(|t| !t.ended())
     }
 
     /// Stops every task (offsets flushed by each) within `task.shutdown.graceful.timeout.ms`,
     /// then every connector.
-    pub async fn stop(mut self) {
-        let limit = Duration::from_millis(
-            self.worker
-                .long("task.shutdown.graceful.timeout.ms")
-                .unwrap_or(5000) as u64,
-        );
-        let deadline = tokio::time::Instant::now() + limit;
-        for run in self.connectors.values() {
-            for t in &run.tasks {
-                let _ = t.stop.send(true);
-            }
+    pub async fn stop(&mut self) {
+        let deadline = self.graceful_deadline();
+        for t in self.connectors.values().flat_map(|run| run.tasks.iter()) {
+            let _ = t.stop.send(true);
         }
-        for (name, run) in std::mem::take(&mut self.connectors) {
-            for t in run.tasks {
-                match tokio::time::timeout_at(deadline, t.join).await {
-                    Ok(Ok(Ok(()))) => tracing::info!(task = %t.id, "task stopped"),
-                    Ok(Ok(Err(e))) => tracing::error!(task = %t.id, error = %e, "task failed"),
-                    Ok(Err(e)) => tracing::error!(task = %t.id, error = %e, "task panicked"),
-                    Err(_) => {
-                        tracing::warn!(task = %t.id, "task did not stop within task.shutdown.graceful.timeout.ms")
-                    }
+        let names = self.connector_names();
+        for name in names {
+            if let Some(run) = self.connectors.get_mut(&name) {
+                for t in &mut run.tasks {
+                    t.stop_by(deadline).await;
                 }
             }
-            let stopped = match run.instance {
-                Instance::Source(mut c) => c.stop().await,
-                Instance::Sink(mut c) => c.stop().await,
-            };
-            if let Err(e) = stopped {
-                tracing::warn!(connector = %name, error = %e, "connector stop failed");
+            self.shut_down(&name, true).await;
+        }
+        self.connectors.clear();
+    }
+
+    // ---- internals ---------------------------------------------------------------------------
+
+    fn run(&self, name: &str) -> Result<&ConnectorRun, StandaloneError> {
+        self.connectors
+            .get(name)
+            .ok_or_else(|| StandaloneError::NotFound(name.to_string()))
+    }
+
+    fn run_mut(&mut self, name: &str) -> Result<&mut ConnectorRun, StandaloneError> {
+        self.connectors
+            .get_mut(name)
+            .ok_or_else(|| StandaloneError::NotFound(name.to_string()))
+    }
+
+    fn graceful_deadline(&self) -> tokio::time::Instant {
+        let limit = self
+            .worker
+            .long("task.shutdown.graceful.timeout.ms")
+            .unwrap_or(5000);
+        tokio::time::Instant::now() + Duration::from_millis(limit as u64)
+    }
+
+    /// `config` with the values of the connector's PASSWORD keys replaced by `[hidden]`.
+    fn hidden(&self, run: &ConnectorRun, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let passwords = self
+            .validate(
+                run.config.get("name").map(String::as_str).unwrap_or_default(),
+                &run.config,
+            )
+            .map(|v| v.password_keys)
+            .unwrap_or_default();
+        config
+            .iter()
+            .map(|(k, v)| {
+                if passwords.contains(k) || connector::is_client_secret(k) {
+                    (k.clone(), "[hidden]".to_string())
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect()
+    }
+
+    /// The connector's config with config-provider references resolved (never stored).
+    fn resolved(&self, name: &str) -> Result<BTreeMap<String, String>, StandaloneError> {
+        let run = self.run(name)?;
+        self.providers
+            .resolve(&run.config)
+            .map_err(|e| StandaloneError::Invalid(format!("connector {name}: {e}")))
+    }
+
+    /// Stops the tasks of `name` (and, with `instance`, the connector itself).
+    async fn shut_down(&mut self, name: &str, instance: bool) {
+        let deadline = self.graceful_deadline();
+        let Some(run) = self.connectors.get_mut(name) else {
+            return;
+        };
+        for t in &run.tasks {
+            let _ = t.stop.send(true);
+        }
+        for t in &mut run.tasks {
+            t.stop_by(deadline).await;
+        }
+        if instance {
+            if let Some(mut inst) = run.instance.take() {
+                let stopped = match &mut inst {
+                    Instance::Source(c) => c.stop().await,
+                    Instance::Sink(c) => c.stop().await,
+                };
+                if let Err(e) = stopped {
+                    tracing::warn!(connector = %name, error = %e, "connector stop failed");
+                }
             }
         }
     }
-}
 
-/// Runs a task's future and keeps the error it fails with, for its status.
-async fn record_failure(
-    slot: Arc<Mutex<Option<String>>>,
-    task: impl std::future::Future<Output = Result<(), ConnectError>>,
-) -> Result<(), ConnectError> {
-    let r = task.await;
-    if let Err(e) = &r {
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+    /// Brings `name` to its target state: starts the connector (with `fresh`, or a new
+    /// instance) unless stopped, and its tasks when started. Failures land in its status.
+    async fn start_run(&mut self, name: &str, fresh: Option<Instance>) {
+        let Some(run) = self.connectors.get_mut(name) else {
+            return;
+        };
+        run.failure = None;
+        if run.target == TargetState::Stopped {
+            return;
+        }
+        if run.instance.is_none() {
+            run.instance = fresh;
+            if !self.start_instance(name).await {
+                return;
+            }
+        }
+        let Some(run) = self.connectors.get_mut(name) else {
+            return;
+        };
+        if run.target != TargetState::Started {
+            return;
+        }
+        run.tasks.clear();
+        for n in 0..run.task_configs.len() as u32 {
+            match self.spawn(name, n).await {
+                Ok(handle) => {
+                    if let Some(run) = self.connectors.get_mut(name) {
+                        run.tasks.push(handle);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(connector = %name, task = n, error = %e, "task failed to start");
+                    self.fail(name, e.to_string());
+                    return;
+                }
+            }
+        }
+        tracing::info!(connector = %name, tasks = self.connectors.get(name).map_or(0, |r| r.tasks.len()), "connector started");
     }
-    r
+
+    /// Starts the connector instance (creating one if needed) and asks it for task configs;
+    /// false (and FAILED) if it can't.
+    async fn start_instance(&mut self, name: &str) -> bool {
+        let config = match self.resolved(name) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(name, e.to_string());
+                return false;
+            }
+        };
+        let fresh = match self.validate(
+            name,
+            &self.run(name).map(|r| r.config.clone()).unwrap_or_default(),
+        ) {
+            Ok(v) => v.instance,
+            Err(e) => {
+                self.fail(name, e.to_string());
+                return false;
+            }
+        };
+        let max_tasks = config
+            .get("tasks.max")
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let Some(run) = self.connectors.get_mut(name) else {
+            return false;
+        };
+        let instance = run.instance.get_or_insert(fresh);
+        let ctx: Arc<dyn ConnectorContext> = Arc::new(NoopContext);
+        let started = match instance {
+            Instance::Source(c) => match c.start(config, ctx).await {
+                Ok(()) => c.task_configs(max_tasks).await,
+                Err(e) => Err(e),
+            },
+            Instance::Sink(c) => match c.start(config, ctx).await {
+                Ok(()) => c.task_configs(max_tasks).await,
+                Err(e) => Err(e),
+            },
+        };
+        match started {
+            Ok(mut configs) => {
+                configs.truncate(max_tasks);
+                run.task_configs = configs;
+                true
+            }
+            Err(e) => {
+                run.instance = None;
+                let trace = format!("connector {name} failed to start: {e}");
+                tracing::error!(connector = %name, error = %e, "connector failed to start");
+                self.fail(name, trace);
+                false
+            }
+        }
+    }
+
+    fn fail(&mut self, name: &str, trace: String) {
+        if let Some(run) = self.connectors.get_mut(name) {
+            run.failure = Some(trace);
+        }
+    }
+
+    async fn spawn(&mut self, name: &str, n: u32) -> Result<TaskHandle, StandaloneError> {
+        let run = self.run(name)?;
+        let config = self.resolved(name)?;
+        // Checked again resolved, as Connect validates the config a task is started with.
+        let v = self.validate(name, &config)?;
+        let task_props = run.task_configs.get(n as usize).cloned().ok_or_else(|| {
+            StandaloneError::TaskNotFound(TaskId {
+                connector: name.to_string(),
+                task: n,
+            })
+        })?;
+        let task = run.instance.as_ref().unwrap_or(&v.instance).create_task();
+        let cx = TaskContext {
+            worker: &self.worker,
+            cluster: &self.cluster,
+            store: &self.store,
+            config: &config,
+            parsed: &v.parsed,
+        };
+        let id = TaskId {
+            connector: name.to_string(),
+            task: n,
+        };
+        spawn_task(&cx, task, id, task_props).await
+    }
 }
 
-fn prefixed(config: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
-    config
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|r| (r.to_string(), v.clone())))
-        .collect()
+fn task_state(t: &TaskHandle, worker_id: &str) -> StateInfo {
+    let trace = t.trace();
+    let state = if trace.is_some() {
+        State::Failed
+    } else if t.ended() {
+        // A loop that returned without an error was told to stop.
+        State::Unassigned
+    } else {
+        State::Running
+    };
+    StateInfo {
+        state,
+        worker_id: worker_id.to_string(),
+        trace,
+    }
 }
-
-/// Props alias for readers.
-pub type ConnectorProps = Props;
