@@ -16,6 +16,7 @@
 //! never see each other's data.
 
 pub mod java;
+pub mod process;
 pub mod seq;
 pub mod wire;
 

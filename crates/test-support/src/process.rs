@@ -1,0 +1,43 @@
+//! Running `kaflow standalone` as a child process, the way an operator does, so tests can stop
+//! it cleanly (SIGTERM) or kill it (SIGKILL) and start it again on the same files.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Starts `exe standalone FILES...` in `dir` (stderr inherited, stdout discarded).
+pub fn spawn_standalone(exe: &str, dir: &Path, files: &[&str]) -> Child {
+    Command::new(exe)
+        .arg("standalone")
+        .args(files)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run kaflow standalone")
+}
+
+/// Sends `sig` (`TERM`, `KILL`, ...) to `child`, asserting `kill` succeeded.
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{sig} {}", child.id());
+}
+
+/// Stops `child` with SIGTERM and asserts that it exits 0 (a clean stop).
+pub fn stop_cleanly(mut child: Child) {
+    signal(&child, "TERM");
+    let status = child.wait().expect("wait for kaflow");
+    assert!(status.success(), "a clean stop exits 0, got {status}");
+}
+
+/// Kills `child` with SIGKILL (no chance to flush or commit) and reaps it.
+pub fn kill_hard(mut child: Child) {
+    signal(&child, "KILL");
+    let _ = child.wait();
+}
