@@ -11,80 +11,22 @@
 
 use super::config::{config_def, DatagenConfig, TASK_ID};
 use super::generator::Generator;
-use crate::throttle::Throttle;
-use kaflow_runtime::config::ConfigDef;
-use kaflow_runtime::connector::{
-    ConnectError, ConnectResult, Connector, ConnectorContext, Props, SourceConnector, SourceTask,
-    SourceTaskContext,
-};
+use crate::sequence::{next_after, now_ms, Sequence};
+use kaflow_runtime::connector::{ConnectError, ConnectResult, Props, SourceTask, SourceTaskContext};
 use kaflow_runtime::data::{SourceMap, SourceRecord, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// kaflow's class name.
 pub const CLASS: &str = "io.kaflow.connect.datagen.DatagenSourceConnector";
-/// How long an idle poll (every record sent) waits before returning nothing.
-const IDLE_WAIT: Duration = Duration::from_millis(200);
 
-/// The connector: one task configuration per `tasks.max`, each with its `task.id`.
-#[derive(Debug, Default)]
-pub struct DatagenSourceConnector {
-    props: Props,
-}
-
-#[async_trait::async_trait]
-impl Connector for DatagenSourceConnector {
-    fn version(&self) -> String {
-        env!("CARGO_PKG_VERSION").to_string()
-    }
-
-    fn config(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> ConnectResult<()> {
-        DatagenConfig::parse(&props)?;
-        self.props = props;
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
-        Ok((0..max_tasks.max(1))
-            .map(|i| {
-                let mut p = self.props.clone();
-                p.insert(TASK_ID.to_string(), i.to_string());
-                p
-            })
-            .collect())
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
-
-impl SourceConnector for DatagenSourceConnector {
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::<DatagenSourceTask>::default()
-    }
-}
+crate::numbered::numbered_connector!(
+    /// The connector: one task configuration per `tasks.max`, each with its `task.id`.
+    Source DatagenSourceConnector, config_def, TASK_ID, DatagenSourceTask
+);
 
 /// The source partition of task `task`.
 pub fn source_partition(task: u32) -> SourceMap {
     SourceMap::from([("task".to_string(), Value::Int32(task as i32))])
-}
-
-/// The sequence number after a committed offset `{"seq": N}`; 0 with none.
-/// The offset store hands numbers back as INT32 or INT64 depending on their size.
-pub(crate) fn next_after(committed: Option<&SourceMap>, field: &str) -> ConnectResult<u64> {
-    match committed.and_then(|o| o.get(field)) {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Int64(n)) if *n >= 0 => Ok(*n as u64 + 1),
-        Some(Value::Int32(n)) if *n >= 0 => Ok(*n as u64 + 1),
-        Some(other) => Err(ConnectError::Failed(format!(
-            "committed offset field \"{field}\" is not a sequence number: {other:?}"
-        ))),
-    }
 }
 
 /// A task: one sequence.
@@ -98,8 +40,7 @@ struct Running {
     cfg: DatagenConfig,
     generator: Generator,
     partition: SourceMap,
-    next: u64,
-    throttle: Throttle,
+    seq: Sequence,
 }
 
 #[async_trait::async_trait]
@@ -112,9 +53,13 @@ impl SourceTask for DatagenSourceTask {
         tracing::info!(task = cfg.task, topic = %cfg.topic, next, "datagen task starting");
         self.state = Some(Running {
             generator: Generator::new(&cfg),
-            throttle: Throttle::new(cfg.messages_per_second.unwrap_or(-1.0), Instant::now()),
+            seq: Sequence::new(
+                next,
+                cfg.max_messages,
+                cfg.batch_size as u64,
+                cfg.messages_per_second.unwrap_or(-1.0),
+            ),
             partition,
-            next,
             cfg,
         });
         Ok(())
@@ -124,20 +69,9 @@ impl SourceTask for DatagenSourceTask {
         let Some(s) = self.state.as_mut() else {
             return Err(ConnectError::Failed("datagen task polled before start".into()));
         };
-        let remaining = s
-            .cfg
-            .max_messages
-            .map_or(u64::MAX, |max| max.saturating_sub(s.next));
-        if remaining == 0 {
-            tokio::time::sleep(IDLE_WAIT).await;
-            return Ok(Vec::new());
-        }
-        let want = remaining.min(s.cfg.batch_size as u64);
-        let n = s.throttle.acquire(want).await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let records = (s.next..s.next + n)
+        let range = s.seq.take().await;
+        let now = now_ms();
+        let records = range
             .map(|seq| {
                 let g = s.generator.record(seq);
                 let offset = SourceMap::from([("seq".to_string(), Value::Int64(seq as i64))]);
@@ -154,7 +88,6 @@ impl SourceTask for DatagenSourceTask {
                 r
             })
             .collect();
-        s.next += n;
         Ok(records)
     }
 
@@ -168,6 +101,7 @@ impl SourceTask for DatagenSourceTask {
 mod tests {
     use super::*;
     use crate::testing::{props, NoConnectorCtx, SourceCtx};
+    use kaflow_runtime::connector::Connector;
 
     async fn run(committed: Option<Value>) -> Vec<SourceRecord> {
         let props = props(&[
@@ -235,13 +169,5 @@ mod tests {
         assert!(tasks.iter().all(|p| p["topic"] == "t"));
         let bad = c.start(Props::new(), Arc::new(NoConnectorCtx)).await.unwrap_err();
         assert!(matches!(bad, ConnectError::Config(_)), "{bad}");
-    }
-
-    #[test]
-    fn a_corrupt_committed_offset_fails_rather_than_restarting_from_zero() {
-        let bad = SourceMap::from([("seq".to_string(), Value::string("x"))]);
-        assert!(next_after(Some(&bad), "seq").is_err());
-        let negative = SourceMap::from([("seq".to_string(), Value::Int64(-1))]);
-        assert!(next_after(Some(&negative), "seq").is_err());
     }
 }
