@@ -12,10 +12,10 @@ use kaflow_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord};
 use kaflow_client::group::TopicPartition;
 use kaflow_client::{ClientConfig, Properties};
 use kaflow_connectors::datagen::generator::{bytes_payload, printable_payload};
-use kaflow_test_support::process::{spawn_standalone, stop_cleanly};
+use kaflow_test_support::process::{fresh_dir, spawn_standalone, stop_cleanly};
 use kaflow_test_support::{require_kafka, unique_topic};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Records per task.
@@ -72,13 +72,6 @@ impl TopicReader {
     }
 }
 
-fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// The JsonConverter's text for a datagen json record (schemas off, fields in schema order).
 fn json_value(task: u32, seq: u64) -> String {
     format!(
@@ -103,7 +96,7 @@ async fn v1_datagen_sends_exactly_max_messages_per_task_across_a_clean_restart()
         admin.create_topic(NewTopic::new(t, 1)).await.unwrap();
     }
 
-    let d = dir("datagen");
+    let d = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "datagen");
     let json = "org.apache.kafka.connect.json.JsonConverter";
     std::fs::write(
         d.join("worker.properties"),

@@ -1,7 +1,7 @@
 //! Running `kaflow standalone` as a child process, the way an operator does, so tests can stop
 //! it cleanly (SIGTERM) or kill it (SIGKILL) and start it again on the same files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// Starts `exe standalone FILES...` in `dir` (stderr inherited, stdout discarded).
@@ -40,4 +40,13 @@ pub fn stop_cleanly(mut child: Child) {
 pub fn kill_hard(mut child: Child) {
     signal(&child, "KILL");
     let _ = child.wait();
+}
+
+/// An empty directory `parent/name-<pid>` for one test's files (worker, connector and offsets
+/// files, sink output), removed first if an earlier run left it.
+pub fn fresh_dir(parent: &Path, name: &str) -> PathBuf {
+    let d = parent.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create the test directory");
+    d
 }

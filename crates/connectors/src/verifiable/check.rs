@@ -127,6 +127,8 @@ pub struct Report {
     pub tasks: BTreeMap<i64, TaskReport>,
     /// Tasks seen outside `0..expect.tasks`.
     pub extra_tasks: Vec<i64>,
+    /// Tasks of `0..expect.tasks` with no line at all.
+    pub absent_tasks: Vec<i64>,
     /// See [`Lines::foreign`].
     pub foreign: u64,
     /// See [`Lines::malformed`].
@@ -162,6 +164,7 @@ impl Report {
             && self.out_of_order() == 0
             && self.tasks.values().all(|t| t.unexpected == 0)
             && self.extra_tasks.is_empty()
+            && self.absent_tasks.is_empty()
             && self.foreign == 0
             && self.malformed == 0
     }
@@ -192,6 +195,9 @@ impl std::fmt::Display for Report {
                 ", duplicates {} ({} redelivered), out of order {}, unexpected {}",
                 t.duplicates, t.redelivered, t.out_of_order, t.unexpected
             )?;
+        }
+        if !self.absent_tasks.is_empty() {
+            writeln!(f, "absent tasks: {:?}", self.absent_tasks)?;
         }
         if !self.extra_tasks.is_empty() {
             writeln!(f, "unexpected tasks: {:?}", self.extra_tasks)?;
@@ -242,9 +248,13 @@ pub fn check(lines: &Lines, expect: &Expect) -> Report {
         t.max_seqno = Some(t.max_seqno.map_or(e.seqno, |m| m.max(e.seqno)));
     }
     let mut extra_tasks = Vec::new();
+    let mut absent_tasks = Vec::new();
     if let Some(n) = expect.tasks {
         for task in 0..i64::from(n) {
-            tasks.entry(task).or_default();
+            if let std::collections::btree_map::Entry::Vacant(v) = tasks.entry(task) {
+                absent_tasks.push(task);
+                v.insert(TaskReport::default());
+            }
         }
         extra_tasks = tasks
             .keys()
@@ -271,6 +281,7 @@ pub fn check(lines: &Lines, expect: &Expect) -> Report {
     Report {
         tasks,
         extra_tasks,
+        absent_tasks,
         foreign: lines.foreign,
         malformed: lines.malformed,
         torn_tail: lines.torn_tail,
@@ -331,6 +342,17 @@ mod tests {
         assert_eq!(r.missing(), 9);
         assert!(r.to_string().contains("missing 3 (2, 3, 5)"), "{r}");
         assert!(r.to_string().ends_with("=> FAILED\n"), "{r}");
+        // An absent task fails even when the range per task isn't known.
+        let r = run(
+            &lines[..2],
+            Expect {
+                tasks: Some(2),
+                seqs: None,
+            },
+        );
+        assert_eq!((r.missing(), r.absent_tasks.clone()), (0, vec![1]));
+        assert!(!r.is_clean(), "{r}");
+        assert!(r.to_string().contains("absent tasks: [1]"), "{r}");
     }
 
     #[test]
