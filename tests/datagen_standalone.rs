@@ -4,6 +4,9 @@
 //!   JsonConverter), keys the sequence numbers — and then idle: nothing more arrives;
 //! - a clean stop mid-stream and a restart resume after the committed sequence numbers: still
 //!   exactly 2N, no record re-sent;
+//! - a kill -9 mid-stream and a restart: every seq arrives; the records sent again are exactly
+//!   those past the committed seq (read from the offsets file right after the kill), byte for
+//!   byte the same; tasks that had finished send nothing more;
 //! - the bytes shape with a connector-level ByteArrayConverter writes `record.size` raw bytes.
 
 use kaflow_client::admin::{Admin, NewTopic};
@@ -12,7 +15,9 @@ use kaflow_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord};
 use kaflow_client::group::TopicPartition;
 use kaflow_client::{ClientConfig, Properties};
 use kaflow_connectors::datagen::generator::{bytes_payload, printable_payload};
-use kaflow_test_support::process::{fresh_dir, spawn_standalone, stop_cleanly};
+use kaflow_runtime::data::{SourceMap, Value};
+use kaflow_runtime::storage::{offset_codec, OffsetFile};
+use kaflow_test_support::process::{fresh_dir, kill_hard, spawn_standalone, stop_cleanly};
 use kaflow_test_support::{require_kafka, unique_topic};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +30,10 @@ const RATE: u64 = 1_500;
 const SIZE: usize = 64;
 const BYTES_N: u64 = 400;
 const BYTES_SIZE: usize = 1_000;
+/// The connector killed mid-stream: one task, slower, so the kill finds it half-way.
+const CRASH: &str = "datagen-crash";
+const CRASH_N: u64 = 4_000;
+const CRASH_RATE: u64 = 500;
 
 /// Reads one topic's partition 0 from the beginning, keeping what it has read.
 struct TopicReader {
@@ -73,6 +82,39 @@ impl TopicReader {
 }
 
 /// The JsonConverter's text for a datagen json record (schemas off, fields in schema order).
+/// The committed `{"seq"}` of task 0 of `connector` in the standalone offsets file (-1: none).
+fn committed_seq(offsets: &Path, connector: &str) -> i64 {
+    let store = OffsetFile::open(offsets).unwrap();
+    let partition = SourceMap::from([("task".to_string(), Value::Int32(0))]);
+    match store
+        .get(&offset_codec::key(connector, &partition))
+        .and_then(offset_codec::parse_value)
+        .and_then(|o| o.get("seq").cloned())
+    {
+        Some(Value::Int64(n)) => n,
+        Some(Value::Int32(n)) => i64::from(n),
+        _ => -1,
+    }
+}
+
+/// Reads the crash topic until every seq in `0..CRASH_N` was seen (keys are the seqs).
+async fn read_every_seq(reader: &mut TopicReader) -> Vec<ConsumerRecord> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = reader.settle(Duration::from_millis(200)).await;
+        let distinct: std::collections::BTreeSet<_> = got.iter().map(|r| r.key.clone()).collect();
+        if distinct.len() as u64 >= CRASH_N {
+            // Anything still in flight.
+            return reader.settle(Duration::from_millis(500)).await.to_vec();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {CRASH_N} seqs after 60 s",
+            distinct.len()
+        );
+    }
+}
+
 fn json_value(task: u32, seq: u64) -> String {
     format!(
         r#"{{"task":{task},"seq":{seq},"payload":"{}"}}"#,
@@ -81,10 +123,12 @@ fn json_value(task: u32, seq: u64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn v1_datagen_sends_exactly_max_messages_per_task_across_a_clean_restart() {
+async fn v1_datagen_sends_max_messages_once_across_a_clean_restart_and_resends_only_past_the_commit_after_a_kill(
+) {
     let kafka = require_kafka!();
     let json_topic = unique_topic("datagen-json");
     let bytes_topic = unique_topic("datagen-bytes");
+    let crash_topic = unique_topic("datagen-crash");
     let cluster = Cluster::connect(
         ClientConfig::from_properties(&Properties::new().with("bootstrap.servers", &kafka.bootstrap))
             .unwrap(),
@@ -92,7 +136,7 @@ async fn v1_datagen_sends_exactly_max_messages_per_task_across_a_clean_restart()
     .await
     .unwrap();
     let admin = Admin::new(cluster);
-    for t in [&json_topic, &bytes_topic] {
+    for t in [&json_topic, &bytes_topic, &crash_topic] {
         admin.create_topic(NewTopic::new(t, 1)).await.unwrap();
     }
 
@@ -127,7 +171,21 @@ async fn v1_datagen_sends_exactly_max_messages_per_task_across_a_clean_restart()
         ),
     )
     .unwrap();
-    let files = ["worker.properties", "json.properties", "bytes.properties"];
+    std::fs::write(
+        d.join("crash.properties"),
+        format!(
+            "name={CRASH}\nconnector.class=DatagenSource\ntopic={crash_topic}\nmax.messages={CRASH_N}\n\
+             messages.per.second={CRASH_RATE}\nrecord.shape=string\nrecord.size={SIZE}\nkey.shape=seq\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\n"
+        ),
+    )
+    .unwrap();
+    let files = [
+        "worker.properties",
+        "json.properties",
+        "bytes.properties",
+        "crash.properties",
+    ];
     let exe = env!("CARGO_BIN_EXE_kaflow");
     let mut topic = TopicReader::new(&kafka.bootstrap, &json_topic).await;
 
@@ -144,7 +202,49 @@ async fn v1_datagen_sends_exactly_max_messages_per_task_across_a_clean_restart()
     topic.until(2 * N as usize).await;
     // Finished tasks idle: nothing more arrives.
     let all = topic.settle(Duration::from_millis(1_500)).await.to_vec();
+
+    // kill -9 while the crash connector is mid-stream; its committed seq is read before the
+    // restart. Records past it are sent again, nothing at or below it.
+    let mut crash = TopicReader::new(&kafka.bootstrap, &crash_topic).await;
+    crash.until(1_000).await;
+    kill_hard(worker);
+    let at_kill = crash.settle(Duration::from_millis(300)).await.len() as u64;
+    assert!(at_kill < CRASH_N, "the kill came mid-stream ({at_kill} records)");
+    let committed = committed_seq(&d.join("connect.offsets"), CRASH);
+    let worker = spawn_standalone(exe, &d, &files);
+    let crashed = read_every_seq(&mut crash).await;
+    assert_eq!(
+        topic.settle(Duration::from_millis(500)).await.len() as u64,
+        2 * N,
+        "finished tasks send nothing after a crash"
+    );
     stop_cleanly(worker);
+    let mut copies: BTreeMap<u64, usize> = BTreeMap::new();
+    for r in &crashed {
+        let seq: u64 = std::str::from_utf8(r.key.as_deref().expect("a key"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            r.value.as_deref(),
+            Some(printable_payload(0, seq, SIZE).as_bytes()),
+            "seq {seq} (a re-sent record is identical)"
+        );
+        *copies.entry(seq).or_default() += 1;
+    }
+    assert_eq!(copies.len() as u64, CRASH_N, "every seq after the kill");
+    let resent: Vec<u64> = copies.iter().filter(|(_, &c)| c > 1).map(|(&s, _)| s).collect();
+    eprintln!(
+        "kill -9 at {at_kill} records, committed seq {committed}: {} re-sent ({:?}..={:?})",
+        resent.len(),
+        resent.first(),
+        resent.last()
+    );
+    assert!(copies.values().all(|&c| c <= 2), "at most one extra copy");
+    assert!(
+        resent.iter().all(|&s| s as i64 > committed),
+        "nothing at or below the committed seq {committed} re-sent: {resent:?}"
+    );
 
     assert_eq!(
         all.len() as u64,
