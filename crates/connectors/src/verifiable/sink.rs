@@ -305,6 +305,49 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[tokio::test]
+    async fn flushed_lines_are_on_disk_and_a_restart_appends_after_a_torn_tail() {
+        use crate::testing::{props, SinkCtx};
+        use crate::verifiable::check::{check, Expect, Lines};
+        let dir = std::env::temp_dir().join(format!("kaflow-vsink-task-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("out.jsonl");
+        let _ = std::fs::remove_file(&file);
+        let p = props(&[("name", "v"), ("file", file.to_str().unwrap()), ("id", "0")]);
+        let run = |from: i64, to: i64| {
+            let p = p.clone();
+            async move {
+                let mut t = VerifiableSinkTask::default();
+                t.start(p.clone(), Arc::new(SinkCtx { props: p })).await.unwrap();
+                let records = (from..to)
+                    .map(|s| record(Value::Int32(0), Value::Int64(s), s))
+                    .collect();
+                t.put(records).await.unwrap();
+                t.flush(&BTreeMap::new()).await.unwrap();
+                t.stop().await.unwrap();
+            }
+        };
+        run(0, 3).await;
+        // What a kill in the middle of a write leaves behind.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"name\":\"v\",\"off"))
+            .unwrap();
+        run(3, 5).await;
+        let lines = Lines::parse(&std::fs::read_to_string(&file).unwrap());
+        assert_eq!((lines.malformed, lines.torn_tail), (0, false));
+        let r = check(
+            &lines,
+            &Expect {
+                tasks: Some(1),
+                seqs: Some(5),
+            },
+        );
+        assert!(r.is_clean() && r.duplicates() == 0, "{r}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn task_files_are_distinct() {
         assert_eq!(
