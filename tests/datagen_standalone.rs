@@ -7,7 +7,8 @@
 //! - a kill -9 mid-stream and a restart: every seq arrives; the records sent again are exactly
 //!   those past the committed seq (read from the offsets file right after the kill), byte for
 //!   byte the same; tasks that had finished send nothing more;
-//! - the bytes shape with a connector-level ByteArrayConverter writes `record.size` raw bytes.
+//! - the bytes shape with a connector-level ByteArrayConverter writes `record.size` raw bytes;
+//! - bad datagen keys stop `kaflow standalone` with every bad key named.
 
 use kaflow_client::admin::{Admin, NewTopic};
 use kaflow_client::cluster::Cluster;
@@ -34,6 +35,7 @@ const BYTES_SIZE: usize = 1_000;
 const CRASH: &str = "datagen-crash";
 const CRASH_N: u64 = 4_000;
 const CRASH_RATE: u64 = 500;
+const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 
 /// Reads one topic's partition 0 from the beginning, keeping what it has read.
 struct TopicReader {
@@ -176,7 +178,7 @@ async fn v1_datagen_sends_max_messages_once_across_a_clean_restart_and_resends_o
         format!(
             "name={CRASH}\nconnector.class=DatagenSource\ntopic={crash_topic}\nmax.messages={CRASH_N}\n\
              messages.per.second={CRASH_RATE}\nrecord.shape=string\nrecord.size={SIZE}\nkey.shape=seq\n\
-             value.converter=org.apache.kafka.connect.storage.StringConverter\n"
+             value.converter={STRING}\n"
         ),
     )
     .unwrap();
@@ -297,5 +299,37 @@ async fn v1_datagen_sends_max_messages_once_across_a_clean_restart_and_resends_o
             Some(bytes_payload(0, seq as u64, BYTES_SIZE).as_slice()),
             "raw bytes of record {seq}"
         );
+    }
+}
+
+#[test]
+fn bad_datagen_configs_fail_naming_every_bad_key() {
+    let kafka = require_kafka!();
+    let d = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "datagen-bad");
+    std::fs::write(
+        d.join("worker.properties"),
+        format!(
+            "bootstrap.servers={}\nkey.converter={STRING}\nvalue.converter={STRING}\n\
+             offset.storage.file.filename={}\n",
+            kafka.bootstrap,
+            d.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("bad.properties"),
+        "name=bad\nconnector.class=DatagenSource\ntopic=t\nrecord.shape=avro\nmax.messages=-5\n\
+         messages.per.second=0\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kaflow"))
+        .args(["standalone", "worker.properties", "bad.properties"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    for key in ["record.shape", "max.messages", "messages.per.second"] {
+        assert!(err.contains(key), "{key} not named in:\n{err}");
     }
 }
