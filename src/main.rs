@@ -2,6 +2,7 @@
 
 mod perf;
 mod standalone;
+mod verify_sink;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,22 @@ enum Cmd {
         /// `produce` or `consume`, followed by the perf-test flags.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Check a VerifiableSink's files: per source task, missing, duplicated and out-of-order
+    /// sequence numbers. Exit 0 when nothing is lost or reordered, 1 otherwise.
+    VerifySink {
+        /// The sink's files (task N > 0 writes to `<file>.N`).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Source tasks 0..N must all be present.
+        #[arg(long)]
+        expect_tasks: Option<u32>,
+        /// Each task must have sequence numbers 0..M (default: up to the highest seen).
+        #[arg(long)]
+        expect_seq: Option<u64>,
+        /// Fail on duplicates too (for runs with clean stops only).
+        #[arg(long)]
+        no_duplicates: bool,
     },
     /// List the built-in connector, transform and converter plugins.
     Plugins,
@@ -70,6 +87,19 @@ fn main() -> ExitCode {
         }
         Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
         Cmd::Perf { args } => perf::run(args),
+        Cmd::VerifySink {
+            files,
+            expect_tasks,
+            expect_seq,
+            no_duplicates,
+        } => verify_sink::run(
+            &files,
+            kaflow_connectors::verifiable::check::Expect {
+                tasks: expect_tasks,
+                seqs: expect_seq,
+            },
+            no_duplicates,
+        ),
     }
 }
 

@@ -1,12 +1,26 @@
 //! kaflow-connectors: built-in source and sink connectors (file, datagen, verifiable, mirror,
-//! PostgreSQL, HTTP), one directory per connector. They arrive with the runtime issue.
+//! PostgreSQL, HTTP), one directory per connector.
 
+pub mod datagen;
 pub mod file;
+mod numbered;
+pub mod sequence;
+pub mod throttle;
+pub mod verifiable;
+
+#[cfg(test)]
+mod testing;
 
 use kaflow_runtime::plugins::{ConnectorFactory, Plugins};
 
 /// Kafka class names of the built-in connectors available in this build.
-pub const BUILT_IN: &[&str] = &[file::source::CLASS, file::sink::CLASS];
+pub const BUILT_IN: &[&str] = &[
+    file::source::CLASS,
+    file::sink::CLASS,
+    datagen::source::CLASS,
+    verifiable::source::CLASS,
+    verifiable::sink::CLASS,
+];
 
 /// Registers every built-in connector with the worker's plugin registry.
 pub fn register(plugins: &mut Plugins) {
@@ -20,5 +34,20 @@ pub fn register(plugins: &mut Plugins) {
         file::sink::CLASS,
         version,
         ConnectorFactory::Sink(|| Box::<file::FileStreamSinkConnector>::default()),
+    );
+    plugins.register_connector(
+        datagen::source::CLASS,
+        version,
+        ConnectorFactory::Source(|| Box::<datagen::DatagenSourceConnector>::default()),
+    );
+    plugins.register_connector(
+        verifiable::source::CLASS,
+        version,
+        ConnectorFactory::Source(|| Box::<verifiable::VerifiableSourceConnector>::default()),
+    );
+    plugins.register_connector(
+        verifiable::sink::CLASS,
+        version,
+        ConnectorFactory::Sink(|| Box::<verifiable::VerifiableSinkConnector>::default()),
     );
 }

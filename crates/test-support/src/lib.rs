@@ -17,6 +17,7 @@
 
 pub mod http;
 pub mod java;
+pub mod process;
 pub mod seq;
 pub mod wire;
 

@@ -233,27 +233,7 @@ impl SourceTask for FileStreamSourceTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kaflow_runtime::connector::OffsetReader;
-
-    struct Ctx {
-        props: Props,
-        committed: Option<SourceMap>,
-    }
-
-    impl OffsetReader for Ctx {
-        fn offset(&self, _partition: &SourceMap) -> Option<SourceMap> {
-            self.committed.clone()
-        }
-    }
-
-    impl SourceTaskContext for Ctx {
-        fn configs(&self) -> &Props {
-            &self.props
-        }
-        fn offset_reader(&self) -> &dyn OffsetReader {
-            self
-        }
-    }
+    use crate::testing::SourceCtx;
 
     async fn poll_all(file: &std::path::Path, committed: Option<i64>) -> Vec<SourceRecord> {
         let props = Props::from([
@@ -263,7 +243,7 @@ mod tests {
         ]);
         let committed = committed.map(|p| SourceMap::from([("position".to_string(), Value::Int64(p))]));
         let mut task = FileStreamSourceTask::default();
-        task.start(props.clone(), Arc::new(Ctx { props, committed }))
+        task.start(props.clone(), Arc::new(SourceCtx { props, committed }))
             .await
             .unwrap();
         let mut out = Vec::new();
