@@ -13,7 +13,8 @@ mod testing;
 
 use kaflow_runtime::plugins::{ConnectorFactory, Plugins};
 
-/// Kafka class names of the built-in connectors available in this build.
+/// Class names of the built-in connectors available in this build (Kafka's for the FileStream
+/// pair, `io.kaflow.connect.*` for kaflow's own).
 pub const BUILT_IN: &[&str] = &[
     file::source::CLASS,
     file::sink::CLASS,
