@@ -149,7 +149,8 @@ async fn v1_datagen_sends_max_messages_once_across_a_clean_restart_and_resends_o
         format!(
             "bootstrap.servers={}\nkey.converter={json}\nvalue.converter={json}\n\
              key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n\
-             offset.storage.file.filename={}\noffset.flush.interval.ms=300\n",
+             offset.storage.file.filename={}\noffset.flush.interval.ms=300\n\
+             listeners=http://127.0.0.1:0\n",
             kafka.bootstrap,
             d.join("connect.offsets").display()
         ),
@@ -310,7 +311,7 @@ fn bad_datagen_configs_fail_naming_every_bad_key() {
         d.join("worker.properties"),
         format!(
             "bootstrap.servers={}\nkey.converter={STRING}\nvalue.converter={STRING}\n\
-             offset.storage.file.filename={}\n",
+             offset.storage.file.filename={}\nlisteners=http://127.0.0.1:0\n",
             kafka.bootstrap,
             d.join("connect.offsets").display()
         ),

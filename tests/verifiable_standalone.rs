@@ -103,6 +103,7 @@ async fn v2_verifiable_sink_loses_nothing_across_a_clean_restart_and_a_kill() {
             "bootstrap.servers={}\nkey.converter={json}\nvalue.converter={json}\n\
              key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n\
              offset.storage.file.filename={}\noffset.flush.interval.ms=300\n\
+             listeners=http://127.0.0.1:0\n\
              consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=1000\n",
             kafka.bootstrap,
             offsets.display()
