@@ -11,6 +11,7 @@
 #
 # Environment: QUICKSTART_SECONDS=N stops by itself after N seconds (for scripted runs);
 # QUICKSTART_PORT (default 19792) is the broker's port.
+# QUICKSTART_REST_PORT (default 8083, Connect's) is where the worker serves the REST API.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,6 +85,9 @@ finish() {
     [ "$(wc -l <"$WORK/output.txt" 2>/dev/null || echo 0)" -ge "$want" ] && break
     sleep 0.2
   done
+  if command -v curl >/dev/null; then
+    say "status from the REST API: $(curl -s "$REST/connectors?expand=status" || echo unavailable)"
+  fi
   kill -TERM "$KAFLOW_PID" 2>/dev/null || true; wait "$KAFLOW_PID" 2>/dev/null || true
   "$ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true
   if cmp -s "$WORK/input.txt" "$WORK/output.txt"; then
@@ -96,6 +100,8 @@ finish() {
 trap finish INT TERM
 
 say "pipeline running: $WORK/input.txt -> topic quickstart -> $WORK/output.txt (Ctrl-C to stop)"
+REST="http://127.0.0.1:${QUICKSTART_REST_PORT:-8083}"
+say "Connect REST API: $REST (try: curl -s '$REST/connectors?expand=status')"
 started=$(date +%s)
 while kill -0 "$KAFLOW_PID" 2>/dev/null; do
   sleep 2

@@ -1,5 +1,6 @@
 //! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
 
+mod logging;
 mod perf;
 mod standalone;
 mod verify_sink;
@@ -82,8 +83,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Standalone { files } => {
-            init_logging();
-            standalone::run(files)
+            let levels = logging::init();
+            standalone::run(files, levels)
         }
         Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
         Cmd::Perf { args } => perf::run(args),
@@ -146,14 +147,4 @@ fn version_text() -> String {
         "Producer: idempotent (KIP-98, KIP-360) and transactional (KIP-890 TV2, TV1), compression none/gzip/snappy/lz4/zstd\nConsumer: fetch sessions (KIP-227), read_committed, consumer groups (classic; range, roundrobin, cooperative-sticky)"
     );
     s
-}
-
-/// Logs to stderr; `RUST_LOG` filters (default info).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

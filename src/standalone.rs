@@ -4,16 +4,19 @@
 //! stops every task (offsets flushed) and exits 0 (1 if a task failed meanwhile).
 
 use kaflow_runtime::config::files::{load_connector, load_properties};
-use kaflow_runtime::herder::StandaloneWorker;
+use kaflow_runtime::herder::standalone::TaskMetrics;
+use kaflow_runtime::herder::{StandaloneWorker, State};
 use kaflow_runtime::plugins::Plugins;
-use kaflow_runtime::rest::{listeners, Listener, RestServer, SharedWorker};
+use kaflow_runtime::rest::{
+    listeners, BasicAuth, Listener, LogLevels, RestOptions, RestServer, SharedWorker,
+};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs a standalone worker until interrupted.
-pub fn run(files: Vec<String>) -> ExitCode {
+pub fn run(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -22,7 +25,7 @@ pub fn run(files: Vec<String>) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        match run_async(files).await {
+        match run_async(files, log_levels).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("kaflow standalone: {e}");
@@ -32,7 +35,7 @@ pub fn run(files: Vec<String>) -> ExitCode {
     })
 }
 
-async fn run_async(files: Vec<String>) -> Result<(), String> {
+async fn run_async(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -> Result<(), String> {
     let (worker_file, connector_files) = files
         .split_first()
         .ok_or("usage: kaflow standalone worker.properties [connector files...]")?;
@@ -61,8 +64,16 @@ async fn run_async(files: Vec<String>) -> Result<(), String> {
             cfg.long("rest.advertised.port"),
         )
     };
+    let auth = match worker.worker_config().string("rest.basic.auth.credentials.file") {
+        Some(f) if !f.is_empty() => Some(BasicAuth::from_file(Path::new(f))?),
+        _ => None,
+    };
+    let options = RestOptions {
+        loggers: log_levels,
+        auth,
+    };
     let worker: SharedWorker = Arc::new(tokio::sync::Mutex::new(worker));
-    let server = match RestServer::start(&listeners, Arc::clone(&worker)).await {
+    let server = match RestServer::start(&listeners, Arc::clone(&worker), options).await {
         Ok(s) => s,
         Err(e) => {
             worker.lock().await.stop().await;
@@ -85,6 +96,7 @@ async fn run_async(files: Vec<String>) -> Result<(), String> {
     let mut progress = tokio::time::interval(Duration::from_secs(5));
     progress.tick().await;
     let mut reap = tokio::time::interval(Duration::from_millis(100));
+    let mut throughput = Throughput::default();
     let mut failed = None;
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -92,8 +104,10 @@ async fn run_async(files: Vec<String>) -> Result<(), String> {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = progress.tick() => {
-                for line in worker.lock().await.progress() {
-                    tracing::info!("{line}");
+                let w = worker.lock().await;
+                tracing::info!("{}", throughput.line(&w.task_metrics()));
+                for line in w.progress() {
+                    tracing::debug!("{line}");
                 }
             }
             _ = reap.tick() => {
@@ -136,5 +150,44 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The periodic one-line throughput summary: records per second since the last line, summed
+/// over every task, and the totals.
+#[derive(Debug, Default)]
+struct Throughput {
+    last: Option<(std::time::Instant, u64, u64)>,
+}
+
+impl Throughput {
+    fn line(&mut self, tasks: &[TaskMetrics]) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let written: u64 = tasks
+            .iter()
+            .filter_map(|t| t.source.as_ref())
+            .map(|s| s.written.load(Relaxed))
+            .sum();
+        let put: u64 = tasks
+            .iter()
+            .filter_map(|t| t.sink.as_ref())
+            .map(|s| s.put.load(Relaxed))
+            .sum();
+        let failed = tasks.iter().filter(|t| t.state == State::Failed).count();
+        let now = std::time::Instant::now();
+        let rate = |total: u64, before: u64, since: std::time::Instant| {
+            let secs = now.duration_since(since).as_secs_f64().max(1e-3);
+            (total.saturating_sub(before) as f64 / secs).round() as u64
+        };
+        let (src_rate, sink_rate) = match self.last {
+            Some((at, w, p)) => (rate(written, w, at), rate(put, p, at)),
+            None => (0, 0),
+        };
+        self.last = Some((now, written, put));
+        format!(
+            "throughput: sources {src_rate} records/s ({written} written), sinks {sink_rate} records/s \
+             ({put} put), {} tasks, {failed} failed",
+            tasks.len()
+        )
     }
 }

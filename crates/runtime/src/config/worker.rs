@@ -74,6 +74,15 @@ pub fn common_def() -> ConfigDef {
             "Where the REST API listens: comma-separated URIs such as http://:8083.",
         ))
         .define(ConfigKey::new(
+            "rest.basic.auth.credentials.file",
+            T::String,
+            None,
+            Low,
+            "kaflow: a properties file of user=password lines (the file Connect's \
+             BasicAuthSecurityRestExtension reads through its JAAS PropertyFileLoginModule). \
+             When set, every REST request needs HTTP Basic credentials from it; others get 401.",
+        ))
+        .define(ConfigKey::new(
             "rest.advertised.host.name",
             T::String,
             None,

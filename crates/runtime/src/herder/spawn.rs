@@ -41,6 +41,8 @@ pub(crate) struct TaskHandle {
     pub(crate) source_stats: Option<Arc<SourceStats>>,
     pub(crate) sink_stats: Option<Arc<SinkStats>>,
     pub(crate) error_stats: Arc<ErrorStats>,
+    /// A source task's producer (its request counters feed `/metrics`).
+    pub(crate) producer: Option<Arc<Producer>>,
     /// The error a failed task ended with (its status trace).
     pub(crate) failure: Arc<Mutex<Option<String>>>,
 }
@@ -149,9 +151,10 @@ pub(crate) async fn spawn_task(
                 Arc::clone(&stats),
                 stop_rx,
             );
+            let closing = Arc::clone(&producer);
             let join = tokio::spawn(record_failure(Arc::clone(&failure), async move {
                 let r = fut.await;
-                producer.close().await;
+                closing.close().await;
                 r
             }));
             TaskHandle {
@@ -161,6 +164,7 @@ pub(crate) async fn spawn_task(
                 source_stats: Some(stats),
                 sink_stats: None,
                 error_stats,
+                producer: Some(producer),
                 failure,
             }
         }
@@ -227,6 +231,7 @@ pub(crate) async fn spawn_task(
                 source_stats: None,
                 sink_stats: Some(stats),
                 error_stats,
+                producer: None,
                 failure,
             }
         }

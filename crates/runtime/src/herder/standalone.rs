@@ -94,6 +94,26 @@ struct ConnectorRun {
     tasks: Vec<TaskHandle>,
 }
 
+/// One task's counters, as `/metrics` renders them (Connect's `source-task-metrics`,
+/// `sink-task-metrics`, `task-error-metrics`, and the producer's request counters).
+#[derive(Debug)]
+pub struct TaskMetrics {
+    /// The task.
+    pub id: TaskId,
+    /// Its connector's type.
+    pub kind: ConnectorType,
+    /// Its state.
+    pub state: State,
+    /// A source task's counters.
+    pub source: Option<Arc<crate::worker::source::SourceStats>>,
+    /// A sink task's counters.
+    pub sink: Option<Arc<crate::worker::sink::SinkStats>>,
+    /// Error handling counters.
+    pub errors: Arc<ErrorStats>,
+    /// A source task's producer: produce requests, retries, epoch bumps.
+    pub producer: Option<[u64; 3]>,
+}
+
 /// A config validated against its connector's ConfigDef, with a fresh connector instance.
 struct Validated {
     kind: ConnectorType,
@@ -580,6 +600,35 @@ impl StandaloneWorker {
                         trace: s.trace,
                     },
                 )
+            })
+            .collect()
+    }
+
+    /// Every task's counters and state, for `/metrics`.
+    pub fn task_metrics(&self) -> Vec<TaskMetrics> {
+        self.connectors
+            .values()
+            .flat_map(|run| run.tasks.iter().map(move |t| (run, t)))
+            .map(|(run, t)| TaskMetrics {
+                id: t.id.clone(),
+                kind: run.kind,
+                state: if run.target == TargetState::Paused {
+                    State::Paused
+                } else {
+                    task_state(t, &self.worker_id).state
+                },
+                source: t.source_stats.clone(),
+                sink: t.sink_stats.clone(),
+                errors: Arc::clone(&t.error_stats),
+                producer: t.producer.as_ref().map(|p| {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let s = p.stats();
+                    [
+                        s.requests.load(Relaxed),
+                        s.retries.load(Relaxed),
+                        s.epoch_bumps.load(Relaxed),
+                    ]
+                }),
             })
             .collect()
     }

@@ -2,13 +2,16 @@
 //! hyper), read the body with a size limit, parse the JSON, call [`routes::route`], write
 //! Connect's JSON or error body. A bad request only ever costs its own connection.
 
+use super::auth::BasicAuth;
 use super::error::RestError;
 use super::listeners::Listener;
+use super::loggers::{self, LogLevels};
+use super::metrics;
 use super::routes::{self, Method, Request, Response};
 use crate::herder::StandaloneWorker;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -25,6 +28,29 @@ pub type SharedWorker = Arc<tokio::sync::Mutex<StandaloneWorker>>;
 /// transform chains while a 10 MB body is refused with 413).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// What the server offers besides the worker's resources.
+#[derive(Clone, Default)]
+pub struct RestOptions {
+    /// The process's log levels, for `/admin/loggers` (404 without).
+    pub loggers: Option<Arc<dyn LogLevels>>,
+    /// HTTP Basic credentials every request must carry, when set.
+    pub auth: Option<BasicAuth>,
+}
+
+impl std::fmt::Debug for RestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestOptions")
+            .field("loggers", &self.loggers.is_some())
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+struct Shared {
+    worker: SharedWorker,
+    options: RestOptions,
+}
+
 /// A running REST server; dropping it (or [`RestServer::shutdown`]) stops accepting.
 #[derive(Debug)]
 pub struct RestServer {
@@ -35,7 +61,12 @@ pub struct RestServer {
 impl RestServer {
     /// Binds every listener and starts serving `worker`. Fails, naming the listener, if one
     /// can't be bound (as Connect fails to start).
-    pub async fn start(listeners: &[Listener], worker: SharedWorker) -> Result<Self, String> {
+    pub async fn start(
+        listeners: &[Listener],
+        worker: SharedWorker,
+        options: RestOptions,
+    ) -> Result<Self, String> {
+        let shared = Arc::new(Shared { worker, options });
         let mut bound = Vec::new();
         let mut accept = Vec::new();
         for l in listeners {
@@ -47,7 +78,7 @@ impl RestServer {
                 .map_err(|e| format!("REST listener {}: {e}", l.addr))?;
             tracing::info!("REST API listening on http://{addr}/");
             bound.push(addr);
-            accept.push(tokio::spawn(accept_loop(tcp, Arc::clone(&worker))));
+            accept.push(tokio::spawn(accept_loop(tcp, Arc::clone(&shared))));
         }
         Ok(Self { bound, accept })
     }
@@ -71,7 +102,7 @@ impl Drop for RestServer {
     }
 }
 
-async fn accept_loop(tcp: TcpListener, worker: SharedWorker) {
+async fn accept_loop(tcp: TcpListener, shared: Arc<Shared>) {
     loop {
         let (stream, peer) = match tcp.accept().await {
             Ok(s) => s,
@@ -82,11 +113,11 @@ async fn accept_loop(tcp: TcpListener, worker: SharedWorker) {
                 continue;
             }
         };
-        let worker = Arc::clone(&worker);
+        let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let worker = Arc::clone(&worker);
-                async move { Ok::<_, Infallible>(handle(&worker, req).await) }
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(handle(&shared, req).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -98,22 +129,42 @@ async fn accept_loop(tcp: TcpListener, worker: SharedWorker) {
     }
 }
 
-async fn handle(
-    worker: &SharedWorker,
-    req: hyper::Request<hyper::body::Incoming>,
-) -> hyper::Response<Full<Bytes>> {
+async fn handle(shared: &Shared, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = std::time::Instant::now();
     let method_name = req.method().to_string();
     let path = req.uri().path().to_string();
+    if let Some(auth) = &shared.options.auth {
+        if let Err(e) = auth.check(req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes)) {
+            // Logged by path and reason (which names the user, never the password).
+            tracing::warn!(method = %method_name, path = %path, reason = %e, "REST request refused: 401");
+            let mut out = render(error_response(RestError::new(401, e.to_string())));
+            out.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"kaflow\""),
+            );
+            return out;
+        }
+    }
+    if req.method() == hyper::Method::GET && path == "/metrics" {
+        let text = metrics::render(&*shared.worker.lock().await);
+        let mut out = hyper::Response::new(Full::new(Bytes::from(text)));
+        out.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
+        return out;
+    }
     let response = match parse(req).await {
-        Ok(r) => routes::route(worker, r).await,
+        Ok(r) => match loggers::route(shared.options.loggers.as_deref(), &r) {
+            Some(Ok((status, body))) => Ok(Response {
+                status,
+                body,
+                location: None,
+            }),
+            Some(Err(e)) => Err(e),
+            None => routes::route(&shared.worker, r).await,
+        },
         Err(e) => Err(e),
     };
-    let response = response.unwrap_or_else(|e| Response {
-        status: e.status,
-        body: Some(e.body()),
-        location: None,
-    });
+    let response = response.unwrap_or_else(error_response);
     tracing::debug!(
         method = %method_name,
         path = %path,
@@ -122,6 +173,14 @@ async fn handle(
         "REST request"
     );
     render(response)
+}
+
+fn error_response(e: RestError) -> Response {
+    Response {
+        status: e.status,
+        body: Some(e.body()),
+        location: None,
+    }
 }
 
 fn render(r: Response) -> hyper::Response<Full<Bytes>> {
