@@ -23,7 +23,19 @@ struct Worker {
 }
 
 impl Drop for Worker {
+    /// A clean stop (SIGTERM) so sink members leave their groups; kill -9 if that hangs.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -443,7 +455,7 @@ fn metrics_and_live_log_levels() {
         w.call(
             "POST",
             "/connectors",
-            Some(json!({"name": "snk", "config": sink(&w, &topic, "out.txt")}))
+            Some(json!({"name": "metrics-snk", "config": sink(&w, &topic, "out.txt")}))
         )
         .status,
         201
@@ -473,7 +485,7 @@ fn metrics_and_live_log_levels() {
         Some(500)
     );
     assert!(sample(&text, &format!("kafka_producer_request_total{l}")).is_some_and(|n| n >= 1));
-    let l = "{connector=\"snk\",task=\"0\"}";
+    let l = "{connector=\"metrics-snk\",task=\"0\"}";
     assert_eq!(
         sample(
             &text,
@@ -488,7 +500,7 @@ fn metrics_and_live_log_levels() {
     assert_eq!(
         sample(
             &text,
-            "kafka_connect_connector_status{connector=\"snk\",state=\"running\"}"
+            "kafka_connect_connector_status{connector=\"metrics-snk\",state=\"running\"}"
         ),
         Some(1)
     );
@@ -616,8 +628,12 @@ fn config_provider_references_resolve_at_task_start_and_are_never_written_back()
     let snk =
         json!({"connector.class": "FileStreamSink", "file": "${env:KAFLOW_TEST_SINK_FILE}", "topics": topic});
     assert_eq!(
-        w.call("POST", "/connectors", Some(json!({"name": "snk", "config": snk})))
-            .status,
+        w.call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "providers-snk", "config": snk}))
+        )
+        .status,
         201
     );
     // The sink writes (relative to the worker's directory) the file the env var names, from
@@ -627,7 +643,7 @@ fn config_provider_references_resolve_at_task_start_and_are_never_written_back()
     });
     let config = w.call("GET", "/connectors/src/config", None).json();
     assert_eq!(config["topic"], json!(topic_ref), "the reference, not the value");
-    let snk_config = w.call("GET", "/connectors/snk/config", None).json();
+    let snk_config = w.call("GET", "/connectors/providers-snk/config", None).json();
     assert_eq!(snk_config["file"], "${env:KAFLOW_TEST_SINK_FILE}");
     // Task configs are generated from the resolved config (as Connect's), so they don't go
     // through the API either: GET tasks shows what the connector returned.
