@@ -368,6 +368,11 @@ impl GroupConsumer {
         &self.group
     }
 
+    /// Fetch requests sent, and how many of them were incremental (KIP-227).
+    pub fn fetch_stats(&self) -> (u64, u64) {
+        self.consumer.fetch_stats()
+    }
+
     /// Positions processed so far (what a commit would write).
     pub fn processed(&self) -> BTreeMap<TopicPartition, i64> {
         self.lock().processed.clone()
