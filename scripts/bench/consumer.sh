@@ -96,13 +96,7 @@ echo
 echo "kaflow perf consume vs ConsumerPerformance (Kafka 4.3.1): $N x 100 B per topic, 6 partitions, codecs: $CODECS"
 echo "machine: $(machine)"
 echo
-printf '| %-6s | %-5s | %-3s | %10s | %7s | %12s | %9s | %6s | %6s | %6s | %7s | %7s | %10s | %6s | %5s |\n' \
-  tool codec run records/s MB/s "fetch rec/s" "rebal ms" user-s sys-s CPU-s "CPU-s/M" "RSS MiB" "broker CPU" "wall s" load
-printf '|%s|\n' "--------|-------|-----|------------|---------|--------------|-----------|--------|--------|--------|---------|---------|------------|--------|-------"
-while IFS=$'\t' read -r peer codec run rps mbs frps rebal u s cpu cpm rss bcpu wall load; do
-  printf '| %-6s | %-5s | %-3s | %10s | %7s | %12s | %9s | %6s | %6s | %6s | %7s | %7s | %10s | %6s | %5s |\n' \
-    "$peer" "$codec" "$run" "$rps" "$mbs" "$frps" "$rebal" "$u" "$s" "$cpu" "$cpm" "$rss" "$bcpu" "$wall" "$load"
-done <"$RESULTS"
+table "$RESULTS" tool codec run records/s MB/s "fetch rec/s" "rebal ms" user-s sys-s CPU-s CPU-s/M "RSS MiB" "broker CPU" "wall s" load
 
 echo
 echo "Best run of each tool (higher records/s); ratios kaflow/java:"

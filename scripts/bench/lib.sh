@@ -7,6 +7,8 @@
 #   timed FILE CMD...      runs CMD with its user/sys CPU seconds, peak RSS KiB and wall seconds
 #                          written to FILE ('%U %S %M %e')
 #   broker_ticks           the broker's user+sys CPU so far, in clock ticks (divide by TICK)
+#   table FILE HEADER...   FILE's tab-separated rows as a Markdown table under HEADER (the first
+#                          three columns left-aligned, the numbers right-aligned)
 #   machine                one line: cores, CPU model, memory
 # shellcheck shell=bash
 
@@ -57,4 +59,19 @@ broker_ticks() { sed 's/^.*) //' "/proc/$BROKER_PID/stat" | awk '{print $12 + $1
 
 machine() {
   echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+}
+
+table() {
+  local file=$1
+  shift
+  { (IFS=$'\t'; echo "$*"); cat "$file"; } | awk -F'\t' '
+    { rows[NR] = $0; for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); if (NF > nf) nf = NF }
+    END {
+      for (r = 1; r <= NR; r++) {
+        n = split(rows[r], f, "\t"); line = "|";
+        for (i = 1; i <= nf; i++) line = line sprintf(i <= 3 ? " %-*s |" : " %*s |", w[i], f[i]);
+        print line;
+        if (r == 1) { line = "|"; for (i = 1; i <= nf; i++) { d = ""; for (k = 0; k < w[i] + 2; k++) d = d "-"; line = line d "|" } print line }
+      }
+    }'
 }

@@ -84,13 +84,7 @@ echo
 echo "kaflow perf produce vs ProducerPerformance (Kafka 4.3.1): $N x 100 B, acks=all, idempotence, lz4, linger.ms=5, 6 partitions"
 echo "machine: $(machine)"
 echo
-printf '| %-12s | %-6s | %-3s | %10s | %7s | %7s | %6s | %7s | %10s | %8s | %7s | %8s | %10s | %6s | %5s |\n' \
-  tool batch run records/s MiB/s user-s sys-s CPU-s "CPU-s/M" "RSS MiB" "p99 ms" "avg ms" "broker CPU" "wall s" load
-printf '|%s|\n' "--------------|--------|-----|------------|---------|---------|--------|---------|------------|----------|---------|----------|------------|--------|-------"
-while IFS=$'\t' read -r peer batch run rps mib u s cpu cpm rss p99 avg bcpu wall load; do
-  printf '| %-12s | %-6s | %-3s | %10s | %7s | %7s | %6s | %7s | %10s | %8s | %7s | %8s | %10s | %6s | %5s |\n' \
-    "$peer" "$batch" "$run" "$rps" "$mib" "$u" "$s" "$cpu" "$cpm" "$rss" "$p99" "$avg" "$bcpu" "$wall" "$load"
-done <"$RESULTS"
+table "$RESULTS" tool batch run records/s MiB/s user-s sys-s CPU-s CPU-s/M "RSS MiB" "p99 ms" "avg ms" "broker CPU" "wall s" load
 
 echo
 echo "Best run of each tool (higher records/s); ratios kaflow/java:"
