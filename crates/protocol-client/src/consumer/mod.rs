@@ -296,12 +296,19 @@ impl Consumer {
     }
 
     fn drain_buffers(&mut self) -> Vec<ConsumerRecord> {
-        let mut out = Vec::new();
+        let buffered: usize = self
+            .partitions
+            .values()
+            .filter(|s| !s.paused)
+            .map(|s| s.buffer.len())
+            .sum();
+        let mut out = Vec::with_capacity(buffered.min(self.cfg.max_poll_records));
         for st in self.partitions.values_mut().filter(|s| !s.paused) {
-            while out.len() < self.cfg.max_poll_records {
-                let Some(r) = st.buffer.pop_front() else { break };
-                st.consumed = Some(r.offset + 1);
-                out.push(r);
+            // Whole runs of a partition's buffer at once; its position moves once per run.
+            let take = st.buffer.len().min(self.cfg.max_poll_records - out.len());
+            out.extend(st.buffer.drain(..take));
+            if let Some(last) = out.last().filter(|_| take > 0) {
+                st.consumed = Some(last.offset + 1);
             }
             if out.len() >= self.cfg.max_poll_records {
                 break;
@@ -585,7 +592,12 @@ impl Consumer {
                     );
                 }
                 got_records |= !decoded.records.is_empty();
-                st.buffer.extend(decoded.records);
+                if st.buffer.is_empty() {
+                    // The decoded Vec becomes the buffer as is (no per-record move).
+                    st.buffer = decoded.records.into();
+                } else {
+                    st.buffer.extend(decoded.records);
+                }
                 st.fetch_position = Some(decoded.next_offset);
             }
         }

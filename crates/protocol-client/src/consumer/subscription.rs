@@ -404,18 +404,30 @@ impl GroupConsumer {
         } else {
             self.consumer.poll(timeout).await?
         };
+        let mut records = records;
         let mut s = self.lock();
-        let records: Vec<ConsumerRecord> = records
-            .into_iter()
-            .filter(|r| {
-                s.owned
+        // `Consumer::poll` hands records out partition by partition, in offset order: decide
+        // ownership and note the delivered position once per run of one partition, not per
+        // record (a per-record lookup and key allocation cost more than the rest of the poll).
+        let mut run: Option<(Arc<str>, i32, bool)> = None;
+        records.retain(|r| match &run {
+            Some((topic, partition, owned)) if *partition == r.partition && Arc::ptr_eq(topic, &r.topic) => {
+                *owned
+            }
+            _ => {
+                let owned = s
+                    .owned
                     .iter()
-                    .any(|tp| tp.partition == r.partition && *tp.topic == *r.topic)
-            })
-            .collect();
-        for r in &records {
-            s.delivered
-                .insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
+                    .any(|tp| tp.partition == r.partition && *tp.topic == *r.topic);
+                run = Some((Arc::clone(&r.topic), r.partition, owned));
+                owned
+            }
+        });
+        for same in records.chunk_by(|a, b| a.partition == b.partition && Arc::ptr_eq(&a.topic, &b.topic)) {
+            if let Some(last) = same.last() {
+                s.delivered
+                    .insert(TopicPartition::new(&*last.topic, last.partition), last.offset + 1);
+            }
         }
         s.in_hands = !records.is_empty();
         Ok(records)
