@@ -21,6 +21,7 @@
 #   BENCH_PORT=29710   broker port (the controller takes the next one)
 #   BENCH_DIR          broker state and logs (default target/bench/consumer)
 #   CARGO_TARGET_DIR   where cargo builds kaflow (default target)
+#   KAFLOW_BIN         measure this kaflow binary instead of building one
 #   KAFLOW_PERF_THREADS  kaflow's runtime worker threads (default: one per core)
 #
 # The broker, the client and anything else running share the machine's cores: the loadavg

@@ -14,7 +14,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-KAFLOW=$TARGET/release/kaflow
+# KAFLOW_BIN: measure this kaflow binary (e.g. one built from an older commit) instead of building.
+KAFLOW=${KAFLOW_BIN:-$TARGET/release/kaflow}
 export KAFKA_STATE_DIR=$DIR/kafka
 
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
@@ -30,8 +31,11 @@ bench_setup() {
   fi
   mkdir -p "$DIR"
   trap stop_broker EXIT
-  note "building kaflow (release)"
-  (cd "$ROOT" && cargo build --release -q -p kaflow) || die "cargo build failed"
+  if [ -z "${KAFLOW_BIN:-}" ]; then
+    note "building kaflow (release)"
+    (cd "$ROOT" && cargo build --release -q -p kaflow) || die "cargo build failed"
+  fi
+  [ -x "$KAFLOW" ] || die "no kaflow binary at $KAFLOW"
   "$ROOT/scripts/kafka.sh" fetch
   note "starting a fresh broker on 127.0.0.1:$PORT (state in $KAFKA_STATE_DIR)"
   stop_broker
