@@ -67,6 +67,8 @@ impl Revocation {
 struct Listener {
     shared: Arc<Mutex<Shared>>,
     polled: Arc<Notify>,
+    /// Signalled when partitions are assigned, so a `poll` without any wakes up at once.
+    assigned: Arc<Notify>,
     auto_commit: bool,
     /// How long a revocation waits for the caller's next poll (the rebalance timeout).
     wait_limit: Duration,
@@ -163,6 +165,7 @@ impl RebalanceListener for Listener {
         partitions: &BTreeSet<TopicPartition>,
     ) -> impl Future<Output = ()> + Send {
         self.lock().owned.extend(partitions.iter().cloned());
+        self.assigned.notify_one();
         async {}
     }
 
@@ -208,6 +211,7 @@ pub struct GroupConsumer {
     pattern: Option<PatternState>,
     shared: Arc<Mutex<Shared>>,
     polled: Arc<Notify>,
+    assigned: Arc<Notify>,
     auto_commit: Option<Duration>,
     last_commit: Instant,
 }
@@ -241,9 +245,11 @@ impl GroupConsumer {
         }
         let shared = Arc::new(Mutex::new(Shared::default()));
         let polled = Arc::new(Notify::new());
+        let assigned = Arc::new(Notify::new());
         let listener = Listener {
             shared: Arc::clone(&shared),
             polled: Arc::clone(&polled),
+            assigned: Arc::clone(&assigned),
             auto_commit: auto_commit.is_some(),
             wait_limit: gcfg.rebalance_timeout,
         };
@@ -254,6 +260,7 @@ impl GroupConsumer {
             pattern: None,
             shared,
             polled,
+            assigned,
             auto_commit,
             last_commit: Instant::now(),
         })
@@ -345,6 +352,7 @@ impl GroupConsumer {
         let old = std::mem::replace(&mut self.group, fresh.group);
         self.shared = fresh.shared;
         self.polled = fresh.polled;
+        self.assigned = fresh.assigned;
         self.consumer.assign(std::iter::empty());
         old.close().await
     }
@@ -399,7 +407,10 @@ impl GroupConsumer {
         self.apply_assignment(&owned).await?;
         self.maybe_auto_commit().await;
         let records = if owned.is_empty() {
-            tokio::time::sleep(timeout.min(Duration::from_millis(100))).await;
+            // Nothing owned yet (joining) or any more: wait for an assignment, not a fixed nap,
+            // so the first records are fetched as soon as the group has answered.
+            let _ =
+                tokio::time::timeout(timeout.min(Duration::from_millis(100)), self.assigned.notified()).await;
             Vec::new()
         } else {
             self.consumer.poll(timeout).await?
