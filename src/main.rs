@@ -28,8 +28,9 @@ enum Cmd {
         /// The worker properties file.
         worker: String,
     },
-    /// Producer and consumer performance tools: `kaflow perf produce ...` takes the flags of
-    /// Kafka's kafka-producer-perf-test and prints the same lines.
+    /// Producer and consumer performance tools: `kaflow perf produce ...` and `kaflow perf
+    /// consume ...` take the flags of Kafka's kafka-producer-perf-test and
+    /// kafka-consumer-perf-test and print the same lines.
     #[command(disable_help_flag = true)]
     Perf {
         /// `produce` or `consume`, followed by the perf-test flags.

@@ -16,46 +16,22 @@
 #   BENCH_PORT=29610   broker port (the controller takes the next one)
 #   BENCH_DIR          broker state and logs (default target/bench/producer)
 #   CARGO_TARGET_DIR   where cargo builds kaflow (default target)
+#   KAFLOW_BIN         measure this kaflow binary instead of building one
 #   KAFLOW_PERF_THREADS  kaflow's runtime worker threads (default: one per core)
 #
 # The broker, the client and (here) anything else running share the machine's cores: the
 # loadavg before each run is printed so a noisy neighbour is visible.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-5000000}
 RUNS=${RUNS:-2}
 REGEN=${REGEN:-1}
 PORT=${BENCH_PORT:-29610}
-DIR=${BENCH_DIR:-$ROOT/target/bench/producer}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-KAFLOW=$TARGET/release/kaflow
-export KAFKA_STATE_DIR=$DIR/kafka
-
-die() { echo "producer.sh: $*" >&2; exit 1; }
-note() { echo "producer.sh: $*" >&2; }
-
-if [ ! -x /usr/bin/time ]; then
-  note "installing GNU time (/usr/bin/time) for CPU and peak RSS"
-  (apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null 2>&1; }) \
-    || die "/usr/bin/time is missing and could not be installed (apt-get install time)"
-fi
-
-mkdir -p "$DIR"
-stop_broker() { "$ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true; }
-trap stop_broker EXIT
-
-note "building kaflow (release)"
-(cd "$ROOT" && cargo build --release -q -p kaflow) || die "cargo build failed"
-"$ROOT/scripts/kafka.sh" fetch
-
-note "starting a fresh broker on 127.0.0.1:$PORT (state in $KAFKA_STATE_DIR)"
-stop_broker
-BOOT=$("$ROOT/scripts/kafka.sh" start --port "$PORT" | tail -1)
-BROKER_PID=$(cat "$KAFKA_STATE_DIR/node1/pid")
-TICK=$(getconf CLK_TCK)
-
-broker_ticks() { sed 's/^.*) //' "/proc/$BROKER_PID/stat" | awk '{print $12 + $13}'; }
+BENCH_NAME=producer.sh
+DIR=${BENCH_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/target/bench/producer}
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup
 
 COMMON=(acks=all enable.idempotence=true compression.type=lz4 linger.ms=5)
 RESULTS=$DIR/results.tsv
@@ -67,8 +43,7 @@ run() {
   topic="bench-$peer-$batch-$run-$$"
   log="$DIR/$topic.log"
   tfile="$DIR/$topic.time"
-  "$ROOT/scripts/kafka.sh" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOT" --create \
-      --topic "$topic" --partitions 6 --replication-factor 1 >/dev/null 2>&1 || die "cannot create topic $topic"
+  create_topic "$topic" 6
   # Producers start at once on the new topic, as users' do: CreateTopics answers before every
   # partition's log exists, so both peers may see a retriable error on their first batches.
   local props=(--command-property bootstrap.servers="$BOOT" "${COMMON[@]}" batch.size="$batch")
@@ -76,11 +51,9 @@ run() {
   load=$(cut -d' ' -f1 /proc/loadavg)
   b0=$(broker_ticks)
   case $peer in
-    java) /usr/bin/time -f '%U %S %M %e' -o "$tfile" \
-            "$ROOT/scripts/kafka.sh" tool org.apache.kafka.tools.ProducerPerformance "${args[@]}" "${props[@]}" >"$log" 2>&1 ;;
-    kaflow) /usr/bin/time -f '%U %S %M %e' -o "$tfile" "$KAFLOW" perf produce "${args[@]}" "${props[@]}" >"$log" 2>&1 ;;
-    kaflow-regen) /usr/bin/time -f '%U %S %M %e' -o "$tfile" \
-            "$KAFLOW" perf produce "${args[@]}" --payload-regenerate "${props[@]}" >"$log" 2>&1 ;;
+    java) timed "$tfile" "$ROOT/scripts/kafka.sh" tool org.apache.kafka.tools.ProducerPerformance "${args[@]}" "${props[@]}" >"$log" 2>&1 ;;
+    kaflow) timed "$tfile" "$KAFLOW" perf produce "${args[@]}" "${props[@]}" >"$log" 2>&1 ;;
+    kaflow-regen) timed "$tfile" "$KAFLOW" perf produce "${args[@]}" --payload-regenerate "${props[@]}" >"$log" 2>&1 ;;
   esac || die "$peer run failed (log: $log)"
   b1=$(broker_ticks)
   # N records sent, X records/sec (Y MB/sec), Z ms avg latency, W ms max latency, a ms 50th, b ms 95th, c ms 99th, d ms 99.9th.
@@ -110,15 +83,9 @@ done
 
 echo
 echo "kaflow perf produce vs ProducerPerformance (Kafka 4.3.1): $N x 100 B, acks=all, idempotence, lz4, linger.ms=5, 6 partitions"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "machine: $(machine)"
 echo
-printf '| %-12s | %-6s | %-3s | %10s | %7s | %7s | %6s | %7s | %10s | %8s | %7s | %8s | %10s | %6s | %5s |\n' \
-  tool batch run records/s MiB/s user-s sys-s CPU-s "CPU-s/M" "RSS MiB" "p99 ms" "avg ms" "broker CPU" "wall s" load
-printf '|%s|\n' "--------------|--------|-----|------------|---------|---------|--------|---------|------------|----------|---------|----------|------------|--------|-------"
-while IFS=$'\t' read -r peer batch run rps mib u s cpu cpm rss p99 avg bcpu wall load; do
-  printf '| %-12s | %-6s | %-3s | %10s | %7s | %7s | %6s | %7s | %10s | %8s | %7s | %8s | %10s | %6s | %5s |\n' \
-    "$peer" "$batch" "$run" "$rps" "$mib" "$u" "$s" "$cpu" "$cpm" "$rss" "$p99" "$avg" "$bcpu" "$wall" "$load"
-done <"$RESULTS"
+table "$RESULTS" tool batch run records/s MiB/s user-s sys-s CPU-s CPU-s/M "RSS MiB" "p99 ms" "avg ms" "broker CPU" "wall s" load
 
 echo
 echo "Best run of each tool (higher records/s); ratios kaflow/java:"

@@ -13,10 +13,11 @@
 //! per-record allocation; a record whose batch completes before an earlier record's is seen (and
 //! timed) when that earlier one completes.
 
+use super::cli;
 use super::payload::Payloads;
 use super::stats::{Clock, Stats};
 use super::throttle::Throttler;
-use clap::{ArgGroup, CommandFactory, Parser};
+use clap::{ArgGroup, Parser};
 use kaflow_client::producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
 use kaflow_client::Properties;
 use std::path::PathBuf;
@@ -125,49 +126,7 @@ struct Plan {
 
 /// Runs the tool with the arguments after `produce`.
 pub fn run(args: &[String]) -> ExitCode {
-    if args.is_empty() {
-        let _ = Args::command().print_help();
-        return ExitCode::SUCCESS;
-    }
-    let args = match Args::try_parse_from(
-        std::iter::once("kaflow perf produce".to_string()).chain(args.iter().cloned()),
-    ) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let plan = match plan(args) {
-        Ok(p) => p,
-        Err(msg) => {
-            eprintln!("kaflow perf produce: {msg}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match std::env::var("KAFLOW_PERF_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
-    };
-    let runtime = match runtime {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kaflow perf produce: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(produce(plan))
+    cli::run("kaflow perf produce", args, plan, produce)
 }
 
 /// Validates like `ProducerPerformance.ConfigPostProcessor` and assembles the producer properties.
@@ -224,21 +183,16 @@ fn plan(a: Args) -> Result<Plan, String> {
     }
 
     // readProps: the file, then the command-line properties, then --bootstrap-server.
-    let mut props = Properties::new();
-    if let Some(file) = a.command_config.as_ref().or(a.producer_config.as_ref()) {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        for (k, v) in kaflow_runtime::config::properties_file::parse(&text) {
-            props.set(&k, v);
-        }
-    }
+    let mut pairs = Vec::new();
     for prop in a.command_property.iter().chain(a.producer_props.iter()).flatten() {
-        let pieces: Vec<&str> = prop.split('=').collect();
-        if pieces.len() != 2 {
-            return Err(format!("Invalid property: {prop}"));
+        // ProducerPerformance splits on every '=' and wants exactly two pieces.
+        match prop.split('=').collect::<Vec<&str>>()[..] {
+            [k, v] => pairs.push((k.to_string(), v.to_string())),
+            _ => return Err(format!("Invalid property: {prop}")),
         }
-        props.set(pieces[0], pieces[1]);
     }
+    let file = a.command_config.as_ref().or(a.producer_config.as_ref());
+    let mut props = cli::read_properties(file.map(PathBuf::as_path), pairs)?;
     if let Some(b) = &a.bootstrap_server {
         props.set("bootstrap.servers", b);
     }
@@ -467,29 +421,28 @@ async fn drain(
 
 /// `--print-metrics`: the producer's counters, in the layout of Kafka's `ToolsUtils.printMetrics`.
 fn print_producer_metrics(producer: &Producer, props: &Properties, sent: u64, attempted: u64) {
-    let client_id = props
-        .get("client.id")
-        .unwrap_or("perf-producer-client")
-        .to_string();
+    let client_id = props.get("client.id").unwrap_or("perf-producer-client");
     let s = producer.stats();
-    let tags = format!("{{client-id={client_id}}}");
-    let rows = [
-        ("record-send-total", sent as f64),
-        ("record-error-total", attempted.saturating_sub(sent) as f64),
-        ("request-total", s.requests.load(Ordering::Relaxed) as f64),
-        ("batch-retry-total", s.retries.load(Ordering::Relaxed) as f64),
-        ("epoch-bump-total", s.epoch_bumps.load(Ordering::Relaxed) as f64),
-    ];
-    let names: Vec<String> = rows
-        .iter()
-        .map(|(n, _)| format!("producer-metrics:{n}:{tags}"))
-        .collect();
-    let width = names.iter().map(String::len).max().unwrap_or(0);
-    println!();
-    println!("{:<width$}   Value", "Metric Name");
-    let mut sorted: Vec<(&String, f64)> = names.iter().zip(rows.iter().map(|r| r.1)).collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, value) in sorted {
-        println!("{name:<width$} : {value:.3}");
-    }
+    cli::print_metrics(
+        client_id,
+        &[
+            ("producer-metrics:record-send-total", sent as f64),
+            (
+                "producer-metrics:record-error-total",
+                attempted.saturating_sub(sent) as f64,
+            ),
+            (
+                "producer-metrics:request-total",
+                s.requests.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "producer-metrics:batch-retry-total",
+                s.retries.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "producer-metrics:epoch-bump-total",
+                s.epoch_bumps.load(Ordering::Relaxed) as f64,
+            ),
+        ],
+    );
 }

@@ -37,6 +37,7 @@
 //! fails with [`CompressionError::OutputTooLarge`] rather than allocating past it, so a small
 //! hostile batch (a "decompression bomb") cannot exhaust memory.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::str::FromStr;
@@ -346,17 +347,83 @@ pub fn decompress(codec: Compression, input: &[u8], max_output: usize) -> Result
                 max_output,
             )
         }
-        Compression::Zstd => {
-            let mut dec = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| corrupt(codec, &e))?;
-            // The window a frame may demand is capped at 2^27 (128 MiB), libzstd's and thus
-            // zstd-jni's default: the Java client reads exactly what this reads (level 22
-            // needs the whole 2^27). The window is reserved, not filled: we stop the decoder
-            // after max_output + 1 bytes, so memory actually touched stays near the limit.
-            dec.window_log_max(ZSTD_WINDOW_LOG_MAX)
+        Compression::Zstd => ZSTD_CONTEXT.with(|context| {
+            let mut context = context.borrow_mut();
+            decompress_zstd(&mut context, input, max_output)
+        }),
+    }
+}
+
+thread_local! {
+    /// One zstd decompression context per thread, reset and reused for every batch: making a
+    /// fresh one per batch (its tables, then a window allocation) cost more than decoding a
+    /// typical 16 KiB batch.
+    static ZSTD_CONTEXT: RefCell<Option<zstd::stream::raw::Decoder<'static>>> = const { RefCell::new(None) };
+}
+
+/// Decodes every frame of `input` (concatenated frames, as zstd-jni's stream reads them).
+/// The window a frame may demand is capped at 2^27 (128 MiB), libzstd's and thus zstd-jni's
+/// default: the Java client reads exactly what this reads (level 22 needs the whole 2^27). The
+/// window is reserved, not filled: output stops at max_output + 1 bytes, so memory actually
+/// touched stays near the limit.
+fn decompress_zstd(
+    context: &mut Option<zstd::stream::raw::Decoder<'static>>,
+    input: &[u8],
+    max_output: usize,
+) -> Result<Vec<u8>, CompressionError> {
+    use zstd::stream::raw::{DParameter, Decoder, InBuffer, Operation, OutBuffer};
+    let codec = Compression::Zstd;
+    let dec = match context {
+        Some(dec) => {
+            // A previous batch may have stopped mid-frame (an error): start clean.
+            dec.reinit().map_err(|e| corrupt(codec, &e))?;
+            dec
+        }
+        None => {
+            let mut dec = Decoder::new().map_err(|e| corrupt(codec, &e))?;
+            dec.set_parameter(DParameter::WindowLogMax(ZSTD_WINDOW_LOG_MAX))
                 .map_err(|e| corrupt(codec, &e))?;
-            read_bounded(codec, dec, input, max_output)
+            context.insert(dec)
+        }
+    };
+    // Guess a ratio of 4 but never reserve past the limit: the input's claims aren't trusted.
+    let limit = max_output.saturating_add(1);
+    let mut out: Vec<u8> = Vec::with_capacity(input.len().saturating_mul(4).clamp(1, limit).min(1 << 20));
+    let mut src = InBuffer::around(input);
+    // Between frames: the input may end here (empty input is an empty section, as before).
+    let mut between_frames = true;
+    while !(between_frames && src.pos() == input.len()) {
+        if out.len() == out.capacity() {
+            if out.len() >= limit {
+                return Err(CompressionError::OutputTooLarge {
+                    codec,
+                    limit: max_output,
+                });
+            }
+            out.reserve(out.len().max(64 << 10).min(limit - out.len()));
+        }
+        let (read_before, pos) = (src.pos(), out.len());
+        let (remaining, written) = {
+            let mut dst = OutBuffer::around_pos(&mut out, pos);
+            let remaining = dec.run(&mut src, &mut dst).map_err(|e| corrupt(codec, &e))?;
+            (remaining, dst.pos())
+        };
+        between_frames = remaining == 0;
+        // Out of input inside a frame and nothing more came out though there was room.
+        if !between_frames && src.pos() == read_before && written == pos && written < out.capacity() {
+            return Err(CompressionError::Corrupt {
+                codec,
+                detail: "incomplete frame".into(),
+            });
         }
     }
+    if out.len() > max_output {
+        return Err(CompressionError::OutputTooLarge {
+            codec,
+            limit: max_output,
+        });
+    }
+    Ok(out)
 }
 
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
@@ -673,6 +740,23 @@ mod tests {
         liar.extend_from_slice(&[0; 8]);
         assert!(decompress(Compression::Snappy, &liar, 1 << 20).is_err());
         assert!(decompress(Compression::None, &[0; 10], 9).is_err());
+    }
+
+    #[test]
+    fn zstd_context_reused_after_errors_and_across_frames() {
+        let data = sample();
+        let mut one = Vec::new();
+        compress(Compression::Zstd, CompressionLevel::DEFAULT, &data, &mut one).unwrap();
+        // The thread's context stopped mid-frame, then over its limit: the next batch is whole.
+        assert!(decompress(Compression::Zstd, &one[..one.len() / 2], data.len()).is_err());
+        assert!(decompress(Compression::Zstd, &one, data.len() - 1).is_err());
+        assert_eq!(decompress(Compression::Zstd, &one, data.len()).unwrap(), data);
+        // Concatenated frames read as one stream, as zstd-jni's does.
+        let three = one.repeat(3);
+        assert_eq!(
+            decompress(Compression::Zstd, &three, 3 * data.len()).unwrap(),
+            data.repeat(3)
+        );
     }
 
     #[test]

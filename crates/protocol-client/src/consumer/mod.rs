@@ -100,6 +100,10 @@ struct PartitionState {
     consumed: Option<i64>,
     buffer: VecDeque<ConsumerRecord>,
     paused: bool,
+    /// The last answer reached the partition's high watermark (or brought nothing): it is
+    /// not prefetched while others are buffered, only fetched (and waited for) when the
+    /// caller has nothing left, so an idle partition never holds the broker's Fetch slot.
+    at_end: bool,
 }
 
 /// A consumer of explicitly assigned partitions (see the module docs).
@@ -112,8 +116,32 @@ pub struct Consumer {
     topic_names: HashMap<String, Arc<str>>,
     /// Errors to surface on the next `poll` (after records already buffered).
     pending_errors: VecDeque<Error>,
+    /// At most one Fetch per broker on its way (see [`InFlight`]).
+    in_flight: HashMap<i32, InFlight>,
     fetch_requests: u64,
     incremental_fetches: u64,
+}
+
+/// A Fetch sent to one broker and not yet applied. Fetches run as their own tasks so the next
+/// one is on the wire while the caller works through what the previous one brought: `poll`
+/// sends a Fetch for the partitions whose buffers ran dry before returning the records of the
+/// others (Java's consumer pipelines the same way), and applies answers as they arrive.
+#[derive(Debug)]
+struct InFlight {
+    plan: Plan,
+    /// The fetch offset asked for each partition. An answer's data counts only while the
+    /// partition's position is still that offset: a seek, reset or reassignment meanwhile
+    /// makes it stale, and it is dropped (the next Fetch asks again).
+    offsets: HashMap<TopicPartition, i64>,
+    task: tokio::task::JoinHandle<Result<FetchResponse>>,
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        for f in self.in_flight.values() {
+            f.task.abort();
+        }
+    }
 }
 
 impl Consumer {
@@ -132,6 +160,7 @@ impl Consumer {
             sessions: HashMap::new(),
             topic_names: HashMap::new(),
             pending_errors: VecDeque::new(),
+            in_flight: HashMap::new(),
             fetch_requests: 0,
             incremental_fetches: 0,
         }
@@ -175,6 +204,7 @@ impl Consumer {
         st.fetch_position = Some(offset);
         st.consumed = Some(offset);
         st.buffer.clear();
+        st.at_end = false;
         Ok(())
     }
 
@@ -275,8 +305,13 @@ impl Consumer {
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout;
         loop {
+            // Answers that arrived meanwhile, without waiting.
+            self.collect_fetches(None).await;
             let out = self.drain_buffers();
             if !out.is_empty() {
+                // Partitions that ran dry are fetched while the caller handles these; the broker
+                // answers at once (no wait), so the next blocking fetch never queues behind it.
+                self.send_fetches(Duration::ZERO, true).await;
                 return Ok(out);
             }
             if let Some(e) = self.pending_errors.pop_front() {
@@ -288,7 +323,16 @@ impl Consumer {
                 return Ok(Vec::new());
             }
             let wait = (deadline - now).min(self.cfg.fetch_max_wait);
-            let fetched = self.fetch_once(wait).await?;
+            self.send_fetches(wait, false).await;
+            if self.in_flight.is_empty() {
+                tokio::time::sleep(wait.min(self.cfg.client.retry_backoff.max(Duration::from_millis(10))))
+                    .await;
+                if Instant::now() >= deadline {
+                    return Ok(Vec::new());
+                }
+                continue;
+            }
+            let fetched = self.collect_fetches(Some(deadline)).await;
             if !fetched && Instant::now() >= deadline {
                 return Ok(Vec::new());
             }
@@ -296,12 +340,19 @@ impl Consumer {
     }
 
     fn drain_buffers(&mut self) -> Vec<ConsumerRecord> {
-        let mut out = Vec::new();
+        let buffered: usize = self
+            .partitions
+            .values()
+            .filter(|s| !s.paused)
+            .map(|s| s.buffer.len())
+            .sum();
+        let mut out = Vec::with_capacity(buffered.min(self.cfg.max_poll_records));
         for st in self.partitions.values_mut().filter(|s| !s.paused) {
-            while out.len() < self.cfg.max_poll_records {
-                let Some(r) = st.buffer.pop_front() else { break };
-                st.consumed = Some(r.offset + 1);
-                out.push(r);
+            // Whole runs of a partition's buffer at once; its position moves once per run.
+            let take = st.buffer.len().min(self.cfg.max_poll_records - out.len());
+            out.extend(st.buffer.drain(..take));
+            if let Some(last) = out.last().filter(|_| take > 0) {
+                st.consumed = Some(last.offset + 1);
             }
             if out.len() >= self.cfg.max_poll_records {
                 break;
@@ -338,19 +389,30 @@ impl Consumer {
         Ok(())
     }
 
-    /// One round of Fetch requests (one per leader, concurrently). Returns whether any
-    /// partition got records.
-    async fn fetch_once(&mut self, wait: Duration) -> Result<bool> {
+    /// Sends a Fetch to every leader without one on its way, for its partitions that have a
+    /// position, aren't paused, have nothing buffered and aren't in another Fetch. `prefetch`
+    /// (records are still buffered): partitions at their end are left out, and a broker with
+    /// nothing to fetch gets no request, rather than one that only forgets partitions and then
+    /// holds the broker's slot for the wait.
+    async fn send_fetches(&mut self, wait: Duration, prefetch: bool) {
         let md = self.cluster.metadata();
+        let busy: BTreeSet<&TopicPartition> =
+            self.in_flight.values().flat_map(|f| f.offsets.keys()).collect();
         let mut by_leader: BTreeMap<i32, BTreeMap<TopicPartition, PartitionFetch>> = BTreeMap::new();
         let mut need_metadata = false;
         for (tp, st) in &self.partitions {
             let (Some(offset), false, true) = (st.fetch_position, st.paused, st.buffer.is_empty()) else {
                 continue;
             };
+            if busy.contains(tp) || (prefetch && st.at_end) {
+                continue;
+            }
             let topic = md.topics.get(&tp.topic);
             match (topic, md.partition(&tp.topic, tp.partition)) {
                 (Some(t), Some(p)) if p.leader >= 0 => {
+                    if self.in_flight.contains_key(&p.leader) {
+                        continue;
+                    }
                     by_leader.entry(p.leader).or_default().insert(
                         tp.clone(),
                         PartitionFetch {
@@ -365,9 +427,11 @@ impl Consumer {
             }
         }
         // Brokers with a session but nothing to fetch now: let them forget our partitions.
-        for (&broker, session) in &self.sessions {
-            if session.id() != 0 {
-                by_leader.entry(broker).or_default();
+        if !prefetch {
+            for (&broker, session) in &self.sessions {
+                if session.id() != 0 && !self.in_flight.contains_key(&broker) {
+                    by_leader.entry(broker).or_default();
+                }
             }
         }
         if need_metadata {
@@ -377,39 +441,78 @@ impl Consumer {
                 tracing::debug!(error = %e, "metadata refresh for the consumer failed");
             }
         }
-        if by_leader.values().all(|w| w.is_empty()) {
-            tokio::time::sleep(wait.min(self.cfg.client.retry_backoff.max(Duration::from_millis(10)))).await;
-            return Ok(false);
-        }
-        let mut plans = Vec::new();
         for (broker, wanted) in by_leader {
             let session = self.sessions.entry(broker).or_default();
+            let offsets = wanted
+                .iter()
+                .map(|(tp, f)| (tp.clone(), f.fetch_offset))
+                .collect();
             let plan = session.plan(wanted);
             if !plan.full && plan.send.is_empty() && plan.forget.is_empty() && self.partitions.is_empty() {
                 continue;
             }
-            plans.push((broker, plan));
-        }
-        let requests = plans.iter().map(|(broker, plan)| {
-            let req = self.request(plan, wait);
+            let req = self.request(&plan, wait);
             let cluster = Arc::clone(&self.cluster);
-            let broker = *broker;
-            async move {
+            let task = tokio::spawn(async move {
                 let conn = cluster.broker(broker)?.connection(Traffic::Fetch).await?;
                 let timeout = cluster.config().request_timeout + wait;
                 let version = conn.version::<FetchRequest>()?;
                 Ok::<FetchResponse, Error>(conn.send_at_with_timeout(&req, version, timeout).await?)
+            });
+            self.in_flight.insert(broker, InFlight { plan, offsets, task });
+        }
+    }
+
+    /// Applies the answers of finished Fetches: with `wait_until`, first waits (at most until
+    /// then) for one to finish. Returns whether any partition got records.
+    async fn collect_fetches(&mut self, wait_until: Option<Instant>) -> bool {
+        if self.in_flight.is_empty() {
+            return false;
+        }
+        // A task awaited to completion here must not be awaited again: keep its answer.
+        let mut first = None;
+        if let Some(deadline) = wait_until {
+            let any = futures_util::future::select_all(
+                self.in_flight
+                    .iter_mut()
+                    .map(|(&broker, f)| Box::pin(async move { (broker, (&mut f.task).await) })),
+            );
+            if let Ok(((broker, answer), _, _)) = tokio::time::timeout_at(deadline, any).await {
+                first = Some((broker, answer));
             }
-        });
-        let answers = futures_util::future::join_all(requests).await;
+        }
+        let done: Vec<i32> = self
+            .in_flight
+            .iter()
+            .filter(|(&b, f)| f.task.is_finished() && first.as_ref().is_none_or(|(fb, _)| *fb != b))
+            .map(|(&b, _)| b)
+            .collect();
+        let mut answers = Vec::with_capacity(done.len() + 1);
+        answers.extend(first);
+        for broker in done {
+            if let Some(f) = self.in_flight.get_mut(&broker) {
+                answers.push((broker, (&mut f.task).await));
+            }
+        }
         let mut got_records = false;
-        for ((broker, plan), answer) in plans.into_iter().zip(answers) {
+        for (broker, answer) in answers {
+            let Some(f) = self.in_flight.remove(&broker) else {
+                continue;
+            };
             self.fetch_requests += 1;
-            if !plan.full {
+            if !f.plan.full {
                 self.incremental_fetches += 1;
             }
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(e) => Err(Error::InvalidResponse {
+                    api: "Fetch",
+                    broker,
+                    detail: format!("the fetch task ended without an answer: {e}"),
+                }),
+            };
             match answer {
-                Ok(resp) => got_records |= self.handle_response(broker, plan, resp).await,
+                Ok(resp) => got_records |= self.handle_response(broker, f.plan, &f.offsets, resp).await,
                 Err(e) => {
                     tracing::debug!(broker, error = %e, "fetch failed");
                     if let Some(s) = self.sessions.get_mut(&broker) {
@@ -419,7 +522,7 @@ impl Consumer {
                 }
             }
         }
-        Ok(got_records)
+        got_records
     }
 
     fn request(&self, plan: &Plan, wait: Duration) -> FetchRequest {
@@ -464,7 +567,13 @@ impl Consumer {
             .with_rack_id(StrBytes::from_string(self.cfg.client_rack.clone()))
     }
 
-    async fn handle_response(&mut self, broker: i32, plan: Plan, resp: FetchResponse) -> bool {
+    async fn handle_response(
+        &mut self,
+        broker: i32,
+        plan: Plan,
+        asked: &HashMap<TopicPartition, i64>,
+        resp: FetchResponse,
+    ) -> bool {
         self.sessions
             .entry(broker)
             .or_default()
@@ -513,6 +622,10 @@ impl Consumer {
                 let Some(position) = st.fetch_position else {
                     continue;
                 };
+                if asked.get(&tp) != Some(&position) {
+                    // Sought, reset or reassigned while the Fetch was out: stale.
+                    continue;
+                }
                 match p.error_code {
                     0 => {}
                     // OFFSET_OUT_OF_RANGE: the position is gone (retention) or not there yet.
@@ -554,6 +667,7 @@ impl Consumer {
                     }
                 }
                 let Some(records) = p.records.filter(|r| !r.is_empty()) else {
+                    st.at_end = true;
                     continue;
                 };
                 let aborted = p
@@ -585,8 +699,14 @@ impl Consumer {
                     );
                 }
                 got_records |= !decoded.records.is_empty();
-                st.buffer.extend(decoded.records);
+                if st.buffer.is_empty() {
+                    // The decoded Vec becomes the buffer as is (no per-record move).
+                    st.buffer = decoded.records.into();
+                } else {
+                    st.buffer.extend(decoded.records);
+                }
                 st.fetch_position = Some(decoded.next_offset);
+                st.at_end = decoded.next_offset >= p.high_watermark;
             }
         }
         if refresh {
@@ -599,6 +719,9 @@ impl Consumer {
 
     /// Closes fetch sessions (best effort) and drops the assignment.
     pub async fn close(&mut self) {
+        for (_, f) in self.in_flight.drain() {
+            f.task.abort();
+        }
         self.partitions.clear();
         self.sessions.clear();
     }

@@ -67,6 +67,8 @@ impl Revocation {
 struct Listener {
     shared: Arc<Mutex<Shared>>,
     polled: Arc<Notify>,
+    /// Signalled when partitions are assigned, so a `poll` without any wakes up at once.
+    assigned: Arc<Notify>,
     auto_commit: bool,
     /// How long a revocation waits for the caller's next poll (the rebalance timeout).
     wait_limit: Duration,
@@ -163,6 +165,7 @@ impl RebalanceListener for Listener {
         partitions: &BTreeSet<TopicPartition>,
     ) -> impl Future<Output = ()> + Send {
         self.lock().owned.extend(partitions.iter().cloned());
+        self.assigned.notify_one();
         async {}
     }
 
@@ -208,6 +211,7 @@ pub struct GroupConsumer {
     pattern: Option<PatternState>,
     shared: Arc<Mutex<Shared>>,
     polled: Arc<Notify>,
+    assigned: Arc<Notify>,
     auto_commit: Option<Duration>,
     last_commit: Instant,
 }
@@ -241,9 +245,11 @@ impl GroupConsumer {
         }
         let shared = Arc::new(Mutex::new(Shared::default()));
         let polled = Arc::new(Notify::new());
+        let assigned = Arc::new(Notify::new());
         let listener = Listener {
             shared: Arc::clone(&shared),
             polled: Arc::clone(&polled),
+            assigned: Arc::clone(&assigned),
             auto_commit: auto_commit.is_some(),
             wait_limit: gcfg.rebalance_timeout,
         };
@@ -254,6 +260,7 @@ impl GroupConsumer {
             pattern: None,
             shared,
             polled,
+            assigned,
             auto_commit,
             last_commit: Instant::now(),
         })
@@ -345,6 +352,7 @@ impl GroupConsumer {
         let old = std::mem::replace(&mut self.group, fresh.group);
         self.shared = fresh.shared;
         self.polled = fresh.polled;
+        self.assigned = fresh.assigned;
         self.consumer.assign(std::iter::empty());
         old.close().await
     }
@@ -366,6 +374,11 @@ impl GroupConsumer {
     /// The group handle (generation, state, manual commits).
     pub fn group(&self) -> &ConsumerGroup {
         &self.group
+    }
+
+    /// Fetch requests sent, and how many of them were incremental (KIP-227).
+    pub fn fetch_stats(&self) -> (u64, u64) {
+        self.consumer.fetch_stats()
     }
 
     /// Positions processed so far (what a commit would write).
@@ -394,23 +407,38 @@ impl GroupConsumer {
         self.apply_assignment(&owned).await?;
         self.maybe_auto_commit().await;
         let records = if owned.is_empty() {
-            tokio::time::sleep(timeout.min(Duration::from_millis(100))).await;
+            // Nothing owned yet (joining) or any more: wait for an assignment, not a fixed nap,
+            // so the first records are fetched as soon as the group has answered.
+            let _ =
+                tokio::time::timeout(timeout.min(Duration::from_millis(100)), self.assigned.notified()).await;
             Vec::new()
         } else {
             self.consumer.poll(timeout).await?
         };
+        let mut records = records;
         let mut s = self.lock();
-        let records: Vec<ConsumerRecord> = records
-            .into_iter()
-            .filter(|r| {
-                s.owned
+        // `Consumer::poll` hands records out partition by partition, in offset order: decide
+        // ownership and note the delivered position once per run of one partition, not per
+        // record (a per-record lookup and key allocation cost more than the rest of the poll).
+        let mut run: Option<(Arc<str>, i32, bool)> = None;
+        records.retain(|r| match &run {
+            Some((topic, partition, owned)) if *partition == r.partition && Arc::ptr_eq(topic, &r.topic) => {
+                *owned
+            }
+            _ => {
+                let owned = s
+                    .owned
                     .iter()
-                    .any(|tp| tp.partition == r.partition && *tp.topic == *r.topic)
-            })
-            .collect();
-        for r in &records {
-            s.delivered
-                .insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
+                    .any(|tp| tp.partition == r.partition && *tp.topic == *r.topic);
+                run = Some((Arc::clone(&r.topic), r.partition, owned));
+                owned
+            }
+        });
+        for same in records.chunk_by(|a, b| a.partition == b.partition && Arc::ptr_eq(&a.topic, &b.topic)) {
+            if let Some(last) = same.last() {
+                s.delivered
+                    .insert(TopicPartition::new(&*last.topic, last.partition), last.offset + 1);
+            }
         }
         s.in_hands = !records.is_empty();
         Ok(records)
