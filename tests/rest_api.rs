@@ -226,7 +226,32 @@ fn lifecycle_of_a_pipeline_through_connects_rest_api() {
     assert_eq!(w.call("PUT", "/connectors/snk/stop", None).status, 204);
     assert_eq!(states(&w.status("snk")), ("STOPPED".into(), vec![]));
     assert_eq!(w.call("GET", "/connectors/snk", None).json()["tasks"], json!([]));
+    // Offsets change only while STOPPED (KIP-875): the sink's group offset moves back 50, so
+    // records 1450..1500 are delivered again after resume.
+    let back = json!({"offsets": [{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": 1450}}]});
+    let r = w.call("PATCH", "/connectors/src/offsets", Some(back.clone()));
+    assert_eq!(
+        r.status,
+        400,
+        "a running connector's offsets can't change: {:?}",
+        r.json()
+    );
+    assert!(r.json()["message"].as_str().unwrap().contains("STOPPED"));
+    let r = w.call("PATCH", "/connectors/snk/offsets", Some(back));
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("altered successfully"));
+    assert_eq!(
+        w.call("GET", "/connectors/snk/offsets", None).json()["offsets"][0]["offset"],
+        json!({"kafka_offset": 1450})
+    );
     assert_eq!(w.call("PUT", "/connectors/snk/resume", None).status, 202);
+    wait_for(
+        "records 1450..1500 delivered again after the offset moved back",
+        || lines(&w.file("out.txt")) == 1550,
+    );
     assert_eq!(
         states(&w.status("snk")),
         ("RUNNING".into(), vec!["RUNNING".into()])
@@ -376,11 +401,40 @@ fn lifecycle_of_a_pipeline_through_connects_rest_api() {
     let all = std::fs::read_to_string(w.file("out.txt")).unwrap()
         + &std::fs::read_to_string(w.file("out2.txt")).unwrap()
         + &std::fs::read_to_string(w.file("out4.txt")).unwrap();
-    let want: String = (0..1700).map(|i| format!("record {i}\n")).collect();
+    let want: String = (0..1500)
+        .chain(1450..1700)
+        .map(|i| format!("record {i}\n"))
+        .collect();
     assert_eq!(
         all, want,
-        "every record once, in order, across the three sink files"
+        "every record in order across the three sink files, 1450..1500 twice"
     );
+
+    // A stopped source's offsets: reset (DELETE), then altered (PATCH).
+    assert_eq!(w.call("PUT", "/connectors/src/stop", None).status, 204);
+    let r = w.call("DELETE", "/connectors/src/offsets", None);
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(
+        w.call("GET", "/connectors/src/offsets", None).json(),
+        json!({"offsets": []})
+    );
+    let partition = json!({"filename": w.file("in.txt")});
+    let r = w.call(
+        "PATCH",
+        "/connectors/src/offsets",
+        Some(json!({"offsets": [{"partition": partition, "offset": {"position": 5}}]})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(
+        w.call("GET", "/connectors/src/offsets", None).json(),
+        json!({"offsets": [{"partition": partition, "offset": {"position": 5}}]})
+    );
+    let r = w.call(
+        "PATCH",
+        "/connectors/src/offsets",
+        Some(json!({"offsets": [{"partition": 3, "offset": null}]})),
+    );
+    assert_eq!(r.status, 400, "{:?}", r.json());
 }
 
 #[test]

@@ -67,6 +67,15 @@ pub enum StandaloneError {
     /// A connector with this name exists already.
     #[error("Connector {0} already exists")]
     AlreadyExists(String),
+    /// Offsets can only change while the connector is STOPPED (KIP-875).
+    #[error(
+        "Connectors must be in the STOPPED state before their offsets can be modified. This can be done \
+         for the specified connector by issuing a 'PUT' request to the '/connectors/{0}/stop' endpoint"
+    )]
+    NotStopped(String),
+    /// An offsets request the connector type can't take (wrong shape, unsupported reset).
+    #[error("{0}")]
+    BadOffsets(String),
 }
 
 struct NoopContext;
@@ -487,11 +496,7 @@ impl StandaloneWorker {
             }
             return Ok(out);
         }
-        let group = run
-            .config
-            .get("consumer.override.group.id")
-            .cloned()
-            .unwrap_or_else(|| format!("connect-{name}"));
+        let group = sink_group(name, &run.config);
         let md = self.cluster.metadata();
         let topics: Vec<String> = match run.config.get("topics").filter(|t| !t.trim().is_empty()) {
             Some(list) => list
@@ -535,6 +540,100 @@ impl StandaloneWorker {
                 })
             })
             .collect())
+    }
+
+    /// Alters connector `name`'s offsets (KIP-875; the connector must be STOPPED): each
+    /// `(partition, offset)` is written, a `None` offset removes the partition's. Source offsets
+    /// go to the offsets file; a sink's are committed for group `connect-<name>` (removing a
+    /// sink partition's offset needs OffsetDelete, not spoken yet: refused by name).
+    pub async fn alter_offsets(
+        &mut self,
+        name: &str,
+        entries: Vec<(serde_json::Value, Option<serde_json::Value>)>,
+    ) -> Result<(), StandaloneError> {
+        use crate::storage::offset_codec;
+        let run = self.run(name)?;
+        if run.target != TargetState::Stopped {
+            return Err(StandaloneError::NotStopped(name.to_string()));
+        }
+        let as_map = |what: &str, v: &serde_json::Value| {
+            if !v.is_object() {
+                return Err(StandaloneError::BadOffsets(format!(
+                    "The {what} must be a JSON object, got {v}"
+                )));
+            }
+            offset_codec::parse_value(&serde_json::to_vec(v).unwrap_or_default())
+                .ok_or_else(|| StandaloneError::BadOffsets(format!("The {what} {v} is not a JSON object")))
+        };
+        if run.kind == ConnectorType::Source {
+            let mut batch = Vec::new();
+            for (partition, offset) in &entries {
+                let key = offset_codec::key(name, &as_map("source partition", partition)?).to_vec();
+                let value = match offset {
+                    Some(o) => Some(offset_codec::value(&as_map("source offset", o)?).to_vec()),
+                    None => None,
+                };
+                batch.push((key, value));
+            }
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.put_all(batch)?;
+            return Ok(());
+        }
+        let group = sink_group(name, &run.config);
+        let mut commits = BTreeMap::new();
+        for (partition, offset) in &entries {
+            let topic = partition.get("kafka_topic").and_then(serde_json::Value::as_str);
+            let part = partition
+                .get("kafka_partition")
+                .and_then(serde_json::Value::as_i64);
+            let (Some(topic), Some(part)) = (topic, part) else {
+                return Err(StandaloneError::BadOffsets(format!(
+                    "A sink connector's partition must be {{\"kafka_topic\": string, \"kafka_partition\": int}}, got {partition}"
+                )));
+            };
+            let Some(offset) = offset else {
+                return Err(StandaloneError::BadOffsets(
+                    "Resetting a sink connector's partition offsets needs OffsetDelete, which kaflow doesn't speak yet"
+                        .into(),
+                ));
+            };
+            let o = offset
+                .get("kafka_offset")
+                .and_then(serde_json::Value::as_i64)
+                .filter(|o| *o >= 0)
+                .ok_or_else(|| {
+                    StandaloneError::BadOffsets(format!(
+                        "A sink connector's offset must be {{\"kafka_offset\": non-negative int}}, got {offset}"
+                    ))
+                })?;
+            commits.insert(
+                kaflow_client::group::TopicPartition {
+                    topic: topic.to_string(),
+                    partition: part as i32,
+                },
+                kaflow_client::group::OffsetAndMetadata::new(o),
+            );
+        }
+        let coordinator = kaflow_client::group::Coordinator::new(Arc::clone(&self.cluster), &group);
+        kaflow_client::group::offsets::commit(
+            &coordinator,
+            &kaflow_client::group::CommitAs::none(),
+            &commits,
+            Duration::from_secs(30),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Resets connector `name`'s source offsets (KIP-875; the connector must be STOPPED).
+    pub async fn reset_offsets(&mut self, name: &str) -> Result<(), StandaloneError> {
+        let entries: Vec<(serde_json::Value, Option<serde_json::Value>)> = self
+            .offsets(name)
+            .await?
+            .into_iter()
+            .map(|(p, _)| (p, None))
+            .collect();
+        self.alter_offsets(name, entries).await
     }
 
     /// Each task's config (passwords hidden), by task number.
@@ -923,6 +1022,14 @@ impl StandaloneWorker {
         };
         spawn_task(&cx, task, id, task_props).await
     }
+}
+
+/// A sink connector's consumer group: `connect-<name>` unless overridden.
+fn sink_group(name: &str, config: &BTreeMap<String, String>) -> String {
+    config
+        .get("consumer.override.group.id")
+        .cloned()
+        .unwrap_or_else(|| format!("connect-{name}"))
 }
 
 fn task_state(t: &TaskHandle, worker_id: &str) -> StateInfo {

@@ -60,7 +60,9 @@ impl From<StandaloneError> for RestError {
                     .collect::<Vec<_>>()
                     .join("\n")
             )),
-            StandaloneError::Invalid(_) => Self::bad_request(e.to_string()),
+            StandaloneError::Invalid(_) | StandaloneError::NotStopped(_) | StandaloneError::BadOffsets(_) => {
+                Self::bad_request(e.to_string())
+            }
             StandaloneError::Offsets(_) | StandaloneError::Kafka(_) | StandaloneError::Connector { .. } => {
                 Self::new(500, e.to_string())
             }

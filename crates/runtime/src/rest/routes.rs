@@ -157,6 +157,15 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
                 .collect();
             Ok(Response::ok(json!({ "offsets": list })))
         }
+        (["connectors", c, "offsets"], Patch) => {
+            let entries = offsets_body(&req)?;
+            worker.lock().await.alter_offsets(c, entries).await?;
+            Ok(Response::ok(json!({"message": OFFSETS_ALTERED})))
+        }
+        (["connectors", c, "offsets"], Delete) => {
+            worker.lock().await.reset_offsets(c).await?;
+            Ok(Response::ok(json!({"message": OFFSETS_RESET})))
+        }
         (["connector-plugins"], Get) => {
             let only = flag(&req, "connectorsOnly", true)?;
             let w = worker.lock().await;
@@ -183,6 +192,40 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
         ) => Err(RestError::method_not_allowed()),
         _ => Err(RestError::no_route()),
     }
+}
+
+/// Connect's answer when the framework altered the offsets it manages (`Worker`, KIP-875).
+const OFFSETS_ALTERED: &str = "The Connect framework-managed offsets for this connector have been altered successfully. \
+However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.";
+
+/// Connect's answer to a reset.
+const OFFSETS_RESET: &str = "The Connect framework-managed offsets for this connector have been reset successfully. \
+However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.";
+
+/// `{"offsets": [{"partition": {...}, "offset": {...} | null}]}`.
+fn offsets_body(req: &Request) -> Result<Vec<(Value, Option<Value>)>> {
+    let list = body(req)?
+        .get("offsets")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            RestError::bad_request("Partitions / offsets need to be provided for an alter offsets request")
+        })?;
+    if list.is_empty() {
+        return Err(RestError::bad_request(
+            "Partitions / offsets need to be provided for an alter offsets request",
+        ));
+    }
+    list.iter()
+        .map(|e| {
+            let partition = e
+                .get("partition")
+                .filter(|p| !p.is_null())
+                .cloned()
+                .ok_or_else(|| RestError::bad_request("Partitions cannot be null"))?;
+            let offset = e.get("offset").filter(|o| !o.is_null()).cloned();
+            Ok((partition, offset))
+        })
+        .collect()
 }
 
 async fn server_info(worker: &SharedWorker) -> Result<Response> {
