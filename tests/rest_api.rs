@@ -150,7 +150,7 @@ fn sink(w: &Worker, topic: &str, out: &str) -> Value {
 }
 
 #[test]
-fn lifecycle_of_a_pipeline_through_connects_rest_api() {
+fn r2_r3_lifecycle_of_a_pipeline_through_connects_rest_api() {
     let kafka = require_kafka!();
     let w = Worker::start(&kafka.bootstrap, "rest-lifecycle");
     let topic = unique_topic("rest-lifecycle");
@@ -438,7 +438,7 @@ fn lifecycle_of_a_pipeline_through_connects_rest_api() {
 }
 
 #[test]
-fn client_passwords_set_through_rest_never_show() {
+fn r1_client_passwords_set_through_rest_never_show() {
     let kafka = require_kafka!();
     let w = Worker::start(&kafka.bootstrap, "rest-secrets");
     let topic = unique_topic("rest-secrets");
@@ -654,7 +654,7 @@ fn basic_auth_refuses_requests_without_the_right_credentials() {
 }
 
 #[test]
-fn config_provider_references_resolve_at_task_start_and_are_never_written_back() {
+fn r1_config_provider_references_resolve_at_task_start_and_are_never_written_back() {
     let kafka = require_kafka!();
     let topic = unique_topic("rest-providers");
     let dir =
@@ -706,7 +706,7 @@ fn config_provider_references_resolve_at_task_start_and_are_never_written_back()
 }
 
 #[test]
-fn a_thousand_concurrent_status_requests_are_all_answered_while_records_flow() {
+fn r4_a_thousand_concurrent_status_requests_are_all_answered_while_records_flow() {
     let kafka = require_kafka!();
     let w = Worker::start_with(&kafka.bootstrap, "rest-load", "", "info", &[]);
     let topic = unique_topic("rest-load");
