@@ -197,6 +197,17 @@ fn r2_r3_lifecycle_of_a_pipeline_through_connects_rest_api() {
     assert_eq!((r.status, r.json()["state"].clone()), (200, json!("RUNNING")));
     assert_eq!(w.call("GET", "/connectors/src/tasks/9/status", None).status, 404);
 
+    // Active topics (KIP-558): where the source wrote, what the sink read; reset forgets them.
+    for c in ["src", "snk"] {
+        let r = w.call("GET", &format!("/connectors/{c}/topics"), None);
+        assert_eq!(r.json(), json!({ c: {"topics": [topic]} }));
+    }
+    assert_eq!(w.call("PUT", "/connectors/src/topics/reset", None).status, 202);
+    assert_eq!(
+        w.call("GET", "/connectors/src/topics", None).json(),
+        json!({"src": {"topics": []}})
+    );
+
     // Offsets (KIP-875): the source's file position, the sink's committed group offset.
     let size = std::fs::metadata(w.file("in.txt")).unwrap().len();
     wait_for("the source offset to reach the end of the file", || {

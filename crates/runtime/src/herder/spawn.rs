@@ -19,7 +19,7 @@ use crate::transforms::{TransformChain, TransformRegistry};
 use crate::worker::errors::{DeadLetterQueue, DlqConfig, ErrorHandler, ErrorStats, ErrorsConfig};
 use crate::worker::sink::{run_sink_task, SinkLoopConfig, SinkStats};
 use crate::worker::source::{run_source_task, SourceLoopConfig, SourceStats};
-use crate::worker::{Converters, Identity, OffsetStore, RecordTransform, TaskId};
+use crate::worker::{ActiveTopics, Converters, Identity, OffsetStore, RecordTransform, TaskId};
 use kaflow_client::admin::Admin;
 use kaflow_client::cluster::Cluster;
 use kaflow_client::consumer::{ConsumerConfig, GroupConsumer};
@@ -107,6 +107,8 @@ pub(crate) struct TaskContext<'a> {
     pub(crate) config: &'a BTreeMap<String, String>,
     /// The same, parsed against the connector's ConfigDef.
     pub(crate) parsed: &'a Parsed,
+    /// The connector's active topics (KIP-558), shared by its tasks.
+    pub(crate) topics: &'a Arc<ActiveTopics>,
 }
 
 /// Builds task `id`'s clients and starts its loop.
@@ -130,7 +132,10 @@ pub(crate) async fn spawn_task(
             let pcfg = ProducerConfig::from_properties(&client_props(worker, "producer.", &overrides))
                 .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
             let producer = Arc::new(Producer::with_cluster(Arc::clone(cx.cluster), pcfg).await?);
-            let stats = Arc::new(SourceStats::default());
+            let stats = Arc::new(SourceStats {
+                topics: Arc::clone(cx.topics),
+                ..SourceStats::default()
+            });
             let store: Arc<dyn OffsetStore> = Arc::clone(cx.store) as Arc<dyn OffsetStore>;
             let cfg = SourceLoopConfig {
                 flush_interval,
@@ -211,7 +216,10 @@ pub(crate) async fn spawn_task(
             };
             let errors = ErrorHandler::new(id.clone(), errors_cfg, dlq);
             let error_stats = Arc::clone(errors.stats());
-            let stats = Arc::new(SinkStats::default());
+            let stats = Arc::new(SinkStats {
+                topics: Arc::clone(cx.topics),
+                ..SinkStats::default()
+            });
             let fut = run_sink_task(
                 id.clone(),
                 task,

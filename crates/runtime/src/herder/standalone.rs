@@ -23,7 +23,7 @@ use crate::connector::{ConnectError, ConnectorContext, Props};
 use crate::plugins::{ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
 use crate::worker::errors::ErrorStats;
-use crate::worker::TaskId;
+use crate::worker::{ActiveTopics, TaskId};
 use kaflow_client::cluster::Cluster;
 use kaflow_client::ClientConfig;
 use std::collections::BTreeMap;
@@ -101,6 +101,8 @@ struct ConnectorRun {
     /// The task configs it generated; their count is the task slots.
     task_configs: Vec<Props>,
     tasks: Vec<TaskHandle>,
+    /// Topics its tasks used (KIP-558), kept across task restarts.
+    topics: Arc<ActiveTopics>,
 }
 
 /// One task's counters, as `/metrics` renders them (Connect's `source-task-metrics`,
@@ -296,6 +298,7 @@ impl StandaloneWorker {
             failure: None,
             task_configs: Vec::new(),
             tasks: Vec::new(),
+            topics: Arc::default(),
         };
         self.connectors.insert(name.to_string(), run);
         self.start_run(name, Some(v.instance)).await;
@@ -634,6 +637,17 @@ impl StandaloneWorker {
             .map(|(p, _)| (p, None))
             .collect();
         self.alter_offsets(name, entries).await
+    }
+
+    /// The topics connector `name`'s tasks have used since the last reset (KIP-558).
+    pub fn active_topics(&self, name: &str) -> Result<Vec<String>, StandaloneError> {
+        Ok(self.run(name)?.topics.topics())
+    }
+
+    /// Forgets connector `name`'s active topics (KIP-558).
+    pub fn reset_active_topics(&self, name: &str) -> Result<(), StandaloneError> {
+        self.run(name)?.topics.reset();
+        Ok(())
     }
 
     /// Each task's config (passwords hidden), by task number.
@@ -1015,6 +1029,7 @@ impl StandaloneWorker {
             store: &self.store,
             config: &config,
             parsed: &v.parsed,
+            topics: &run.topics,
         };
         let id = TaskId {
             connector: name.to_string(),

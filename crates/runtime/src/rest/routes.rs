@@ -12,7 +12,8 @@
 //!     /connectors/{c}/restart   POST       includeTasks, onlyFailed (KIP-745)
 //!     /connectors/{c}/pause|resume|stop PUT
 //!     /connectors/{c}/tasks     GET;  /tasks/{t}/status GET;  /tasks/{t}/restart POST
-//!     /connectors/{c}/offsets   GET        KIP-875 (source connectors)
+//!     /connectors/{c}/offsets   GET PATCH DELETE  KIP-875
+//!     /connectors/{c}/topics    GET;  /topics/reset PUT  KIP-558
 //!     /connector-plugins        GET        connectorsOnly
 //!     /connector-plugins/{p}/config GET;  /config/validate PUT
 //! ```
@@ -166,6 +167,14 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
             worker.lock().await.reset_offsets(c).await?;
             Ok(Response::ok(json!({"message": OFFSETS_RESET})))
         }
+        (["connectors", c, "topics"], Get) => {
+            let topics = worker.lock().await.active_topics(c)?;
+            Ok(Response::ok(json!({ *c: {"topics": topics} })))
+        }
+        (["connectors", c, "topics", "reset"], Put) => {
+            worker.lock().await.reset_active_topics(c)?;
+            Ok(Response::empty(202))
+        }
         (["connector-plugins"], Get) => {
             let only = flag(&req, "connectorsOnly", true)?;
             let w = worker.lock().await;
@@ -183,7 +192,8 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
             | ["health"]
             | ["connectors"]
             | ["connectors", _]
-            | ["connectors", _, "config" | "status" | "restart" | "pause" | "resume" | "stop" | "tasks" | "offsets"]
+            | ["connectors", _, "config" | "status" | "restart" | "pause" | "resume" | "stop" | "tasks" | "offsets" | "topics"]
+            | ["connectors", _, "topics", "reset"]
             | ["connectors", _, "tasks", _, "status" | "restart"]
             | ["connector-plugins"]
             | ["connector-plugins", _, "config"]

@@ -105,3 +105,55 @@ impl OffsetStore for std::sync::Mutex<OffsetFile> {
             .map_err(|e| e.to_string())
     }
 }
+
+/// The topics a connector's tasks have used (KIP-558 "active topics"): a source's records were
+/// written to them, a sink's were read from them. Shared by a connector's tasks; reset through
+/// `PUT /connectors/{name}/topics/reset`.
+#[derive(Debug, Default)]
+pub struct ActiveTopics {
+    topics: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Bumped by a reset, so each task's local cache starts over.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+/// A task's local view of [`ActiveTopics`], so the per-record check takes no lock.
+#[derive(Debug, Default)]
+pub struct SeenTopics {
+    generation: u64,
+    topics: std::collections::HashSet<String>,
+}
+
+impl ActiveTopics {
+    /// Notes that a task used `topic`.
+    pub fn note(&self, seen: &mut SeenTopics, topic: &str) {
+        use std::sync::atomic::Ordering::Acquire;
+        let generation = self.generation.load(Acquire);
+        if seen.generation != generation {
+            seen.topics.clear();
+            seen.generation = generation;
+        }
+        if !seen.topics.contains(topic) {
+            seen.topics.insert(topic.to_string());
+            self.topics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(topic.to_string());
+        }
+    }
+
+    /// The topics noted since the last reset, sorted.
+    pub fn topics(&self) -> Vec<String> {
+        self.topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets every topic.
+    pub fn reset(&self) {
+        self.topics.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}

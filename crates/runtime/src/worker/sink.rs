@@ -81,6 +81,8 @@ pub struct SinkStats {
     pub skipped: std::sync::atomic::AtomicU64,
     /// Offset commits.
     pub offset_commits: std::sync::atomic::AtomicU64,
+    /// The topics read from (shared by the connector's tasks).
+    pub topics: std::sync::Arc<super::ActiveTopics>,
 }
 
 fn to_sink_record(conv: &Converters, r: &ConsumerRecord) -> Result<SinkRecord, StageError> {
@@ -157,6 +159,7 @@ pub async fn run_sink_task(
         .await?;
     let mut revocations = consumer.revocations();
     let mut owned: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut seen_topics = super::SeenTopics::default();
     let mut consumed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
     let mut last_flush = Instant::now();
     let result: ConnectResult<()> = async {
@@ -223,6 +226,7 @@ pub async fn run_sink_task(
             }
             let mut batch = Vec::with_capacity(polled.len());
             for r in &polled {
+                stats.topics.note(&mut seen_topics, &r.topic);
                 let mut convert = || to_sink_record(&converters, r).and_then(|s| transforms.apply(s));
                 let converted = match convert() {
                     Err(e) if e.retriable => errors.retry(e, convert).await,

@@ -70,6 +70,8 @@ pub struct SourceStats {
     pub skipped: std::sync::atomic::AtomicU64,
     /// Offset flushes that wrote something.
     pub offset_commits: std::sync::atomic::AtomicU64,
+    /// The topics written to (shared by the connector's tasks).
+    pub topics: std::sync::Arc<super::ActiveTopics>,
 }
 
 /// Runs one source task until `stop` turns true or the task fails.
@@ -97,6 +99,7 @@ pub async fn run_source_task(
     let mut submitted = SubmittedRecords::new();
     let mut pending: Vec<(Ticket, DeliveryFuture)> = Vec::new();
     let mut last_flush = Instant::now();
+    let mut seen_topics = super::SeenTopics::default();
     let result: ConnectResult<()> = async {
         loop {
             if *stop.borrow() {
@@ -118,7 +121,11 @@ pub async fn run_source_task(
                     other => other,
                 };
                 match converted {
-                    Ok(Some(pr)) => match producer.send(pr).await {
+                    Ok(Some(pr)) => match {
+                        // Active topics (KIP-558): where the record goes, after transforms.
+                        stats.topics.note(&mut seen_topics, &pr.topic);
+                        producer.send(pr).await
+                    } {
                         Ok(fut) => pending.push((ticket, fut)),
                         Err(e) => {
                             errors.handle(produce_error(e), Failed::Polled(&record)).await?;
