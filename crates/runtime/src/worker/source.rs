@@ -120,12 +120,12 @@ pub async fn run_source_task(
                     }
                     other => other,
                 };
+                if let Ok(Some(pr)) = &converted {
+                    // Active topics (KIP-558): where the record goes, after transforms.
+                    stats.topics.note(&mut seen_topics, &pr.topic);
+                }
                 match converted {
-                    Ok(Some(pr)) => match {
-                        // Active topics (KIP-558): where the record goes, after transforms.
-                        stats.topics.note(&mut seen_topics, &pr.topic);
-                        producer.send(pr).await
-                    } {
+                    Ok(Some(pr)) => match producer.send(pr).await {
                         Ok(fut) => pending.push((ticket, fut)),
                         Err(e) => {
                             errors.handle(produce_error(e), Failed::Polled(&record)).await?;
