@@ -112,6 +112,25 @@ impl Plugins {
         self.connectors.push((info, factory));
     }
 
+    /// Registers the runtime's own converters, header converters, transformations and
+    /// predicates for listing (`GET /connector-plugins?connectorsOnly=false`).
+    pub fn register_runtime_plugins(&mut self) {
+        let version = env!("CARGO_PKG_VERSION");
+        for c in crate::convert::KNOWN_CONVERTERS {
+            self.register_other(c, PluginType::Converter, version);
+        }
+        for c in crate::convert::KNOWN_HEADER_CONVERTERS {
+            self.register_other(c, PluginType::HeaderConverter, version);
+        }
+        let smts = crate::transforms::TransformRegistry::<crate::data::SourceRecord>::builtin();
+        for c in smts.transform_classes() {
+            self.register_other(&c, PluginType::Transformation, version);
+        }
+        for c in smts.predicate_classes() {
+            self.register_other(&c, PluginType::Predicate, version);
+        }
+    }
+
     /// Registers a non-connector plugin for listing (converters, transforms, predicates).
     pub fn register_other(&mut self, class: &str, plugin_type: PluginType, version: &str) {
         self.others
