@@ -178,3 +178,42 @@ async fn seek_and_out_of_range_positions_follow_auto_offset_reset() {
         "{err}"
     );
 }
+
+/// Pipelined fetch: a Fetch still on its way when the caller seeks asked for the old position.
+/// Its answer is dropped as stale, and the next poll starts exactly at the sought offset.
+#[tokio::test]
+async fn a_seek_while_a_prefetch_is_out_drops_its_answer() {
+    let kafka = require_kafka!();
+    let topic = unique_topic("consumer-stale-prefetch");
+    let admin = Admin::connect(ClientConfig::new(&kafka.bootstrap).unwrap())
+        .await
+        .unwrap();
+    admin.create_topic(NewTopic::new(&topic, 1)).await.unwrap();
+    admin.list_offsets(&topic, &[], OffsetSpec::Latest).await.unwrap();
+    let producer = Producer::connect(ProducerConfig::new(&kafka.bootstrap).unwrap())
+        .await
+        .unwrap();
+    // One record per batch: with max.partition.fetch.bytes=1 every Fetch brings one batch.
+    for i in 0..10 {
+        let r = ProducerRecord::new(topic.as_str(), Bytes::from(format!("v{i}"))).partition(0);
+        producer.send(r).await.unwrap().wait().await.unwrap();
+    }
+    producer.close().await;
+
+    let mut c = Consumer::connect(consumer_cfg(
+        &kafka.bootstrap,
+        &[("max.partition.fetch.bytes", "1")],
+    ))
+    .await
+    .unwrap();
+    let tp = TopicPartition::new(&topic, 0);
+    c.assign([tp.clone()]);
+    let first = c.poll(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0]);
+    // The buffer ran dry, so a Fetch from offset 1 went out with that poll. Rewind under it.
+    c.seek(&tp, 0).unwrap();
+    let rest = read_until(&mut c, 10).await;
+    let offsets: Vec<i64> = rest.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (0..10).collect::<Vec<i64>>());
+    assert_eq!(c.position(&tp), Some(10));
+}
