@@ -534,13 +534,24 @@ impl StandaloneWorker {
             .collect())
     }
 
+    /// The version of `run`'s connector plugin.
+    fn plugin_version(&self, run: &ConnectorRun) -> Option<String> {
+        let class = run.config.get("connector.class")?;
+        self.plugins
+            .connector(class)
+            .ok()
+            .map(|(info, _)| info.version.clone())
+    }
+
     /// Connector `name`'s state and each task's.
     pub fn status(&self, name: &str) -> Result<ConnectorStatus, StandaloneError> {
         let run = self.run(name)?;
+        let version = self.plugin_version(run);
         let line = |state, trace| StateInfo {
             state,
             worker_id: self.worker_id.clone(),
             trace,
+            version: version.clone(),
         };
         let connector = match (run.target, &run.failure) {
             (_, Some(trace)) => line(State::Failed, Some(trace.clone())),
@@ -552,7 +563,10 @@ impl StandaloneWorker {
             .map(|n| {
                 let info = match run.tasks.iter().find(|t| t.id.task == n) {
                     _ if run.target == TargetState::Paused => line(State::Paused, None),
-                    Some(t) => task_state(t, &self.worker_id),
+                    Some(t) => StateInfo {
+                        version: version.clone(),
+                        ..task_state(t, &self.worker_id)
+                    },
                     None => line(State::Unassigned, None),
                 };
                 (n, info)
@@ -890,5 +904,6 @@ fn task_state(t: &TaskHandle, worker_id: &str) -> StateInfo {
         state,
         worker_id: worker_id.to_string(),
         trace,
+        version: None,
     }
 }

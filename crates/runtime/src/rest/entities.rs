@@ -44,10 +44,13 @@ fn state(s: &StateInfo, id: Option<u32>) -> Value {
     if let Some(t) = &s.trace {
         m.insert("trace".into(), json!(t));
     }
+    if let Some(v) = &s.version {
+        m.insert("version".into(), json!(v));
+    }
     Value::Object(m)
 }
 
-/// One task's `TaskState`: `{"id", "state", "worker_id", "trace"?}`.
+/// One task's `TaskState`: `{"id", "state", "worker_id", "trace"?, "version"?}`.
 pub fn task_state(id: u32, s: &StateInfo) -> Value {
     state(s, Some(id))
 }
