@@ -74,6 +74,15 @@ pub struct PluginInfo {
     pub version: String,
 }
 
+/// The task class Connect names in every task config (`task.class`) for `connector_class`:
+/// kaflow's connectors follow Kafka's naming, `…XConnector`'s tasks are `…XTask`.
+pub fn task_class(connector_class: &str) -> String {
+    let base = connector_class
+        .strip_suffix("Connector")
+        .unwrap_or(connector_class);
+    format!("{base}Task")
+}
+
 /// An unknown connector class.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Failed to find any class that implements Connector and which name matches {name}, available connectors are: {}", known.join(", "))]

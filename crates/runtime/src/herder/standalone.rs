@@ -20,7 +20,7 @@ use super::view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, Targ
 use crate::config::providers::ConfigProviders;
 use crate::config::{connector, worker, ConfigErrors, ConfigType, Parsed};
 use crate::connector::{ConnectError, ConnectorContext, Props};
-use crate::plugins::{ConnectorFactory, Plugins};
+use crate::plugins::{self, ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
 use crate::worker::errors::ErrorStats;
 use crate::worker::TaskId;
@@ -826,6 +826,10 @@ impl StandaloneWorker {
             .and_then(|t| t.trim().parse::<usize>().ok())
             .unwrap_or(1)
             .max(1);
+        let task_class = config
+            .get("connector.class")
+            .and_then(|c| self.plugins.connector(c).ok())
+            .map(|(info, _)| plugins::task_class(&info.class));
         let Some(run) = self.connectors.get_mut(name) else {
             return false;
         };
@@ -844,6 +848,12 @@ impl StandaloneWorker {
         match started {
             Ok(mut configs) => {
                 configs.truncate(max_tasks);
+                // As Connect's Worker adds it to every task config.
+                if let Some(t) = &task_class {
+                    for c in &mut configs {
+                        c.insert("task.class".into(), t.clone());
+                    }
+                }
                 run.task_configs = configs;
                 true
             }
