@@ -21,7 +21,7 @@ use super::entities;
 use super::error::RestError;
 use super::server::SharedWorker;
 use crate::config::{connector, ConfigDef};
-use crate::herder::{StandaloneWorker, TargetState};
+use crate::herder::{StandaloneWorker, State, StateInfo, TargetState};
 use crate::plugins::{ConnectorFactory, PluginInfo};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -376,12 +376,24 @@ async fn restart(worker: &SharedWorker, name: &str, req: &Request) -> Result<Res
     let include_tasks = flag(req, "includeTasks", false)?;
     let only_failed = flag(req, "onlyFailed", false)?;
     let mut w = worker.lock().await;
+    let mut plan = w.status(name)?;
     w.restart_connector(name, include_tasks, only_failed).await?;
     if !include_tasks && !only_failed {
         // KIP-745: the legacy form restarts the connector only and answers 204.
         return Ok(Response::empty(204));
     }
-    Ok(Response::json(202, entities::connector_status(&w.status(name)?)))
+    // Connect answers with its restart plan: the states from before, RESTARTING for what it
+    // restarts (everything, or only what had failed).
+    let restarts = |s: &StateInfo| !only_failed || s.state == State::Failed;
+    if restarts(&plan.connector) {
+        plan.connector.state = State::Restarting;
+    }
+    for (_, t) in &mut plan.tasks {
+        if include_tasks && restarts(t) {
+            t.state = State::Restarting;
+        }
+    }
+    Ok(Response::json(202, entities::connector_status(&plan)))
 }
 
 /// The plugin's info, its own ConfigDef, and that merged with Connect's common connector keys.
