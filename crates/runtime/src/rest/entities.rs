@@ -98,7 +98,7 @@ pub fn config_key(k: &ConfigKey) -> Value {
         "importance": k.importance.name(),
         "documentation": k.documentation,
         "group": k.group,
-        "order": k.order_in_group,
+        "order_in_group": k.order_in_group,
         "width": k.width.name(),
         "display_name": k.display_name,
         "dependents": k.dependents,
