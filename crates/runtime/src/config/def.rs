@@ -287,6 +287,15 @@ impl ConfigDef {
         &self.keys
     }
 
+    /// This definition with `name`'s default set to `default`, in place (its position, which
+    /// Connect's listings keep, unchanged); no-op when there is no such key.
+    pub fn with_default(mut self, name: &str, default: &str) -> Self {
+        if let Some(k) = self.keys.iter_mut().find(|k| k.name == name) {
+            k.default = Some(Some(default.to_string()));
+        }
+        self
+    }
+
     /// One key's definition.
     pub fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)

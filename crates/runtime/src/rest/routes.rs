@@ -165,8 +165,8 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
         }
         (["connector-plugins", p, "config"], Get) => {
             let w = worker.lock().await;
-            let (_, own, _) = plugin_defs(&w, p)?;
-            Ok(Response::ok(entities::config_def(&own)))
+            let (_, listed, _) = plugin_defs(&w, p)?;
+            Ok(Response::ok(entities::config_def(&listed)))
         }
         (["connector-plugins", p, "config", "validate"], Put) => validate(worker, p, &req).await,
         (
@@ -396,7 +396,9 @@ async fn restart(worker: &SharedWorker, name: &str, req: &Request) -> Result<Res
     Ok(Response::json(202, entities::connector_status(&plan)))
 }
 
-/// The plugin's info, its own ConfigDef, and that merged with Connect's common connector keys.
+/// The plugin's info and its keys as Connect lists them: for `GET .../config` its own keys then
+/// the common ones, for `validate` the common ones then its own. `connector.plugin.version`
+/// defaults to the plugin's version, as in Connect.
 fn plugin_defs(w: &StandaloneWorker, plugin: &str) -> Result<(PluginInfo, ConfigDef, ConfigDef)> {
     let (info, factory) = w
         .plugins()
@@ -406,8 +408,10 @@ fn plugin_defs(w: &StandaloneWorker, plugin: &str) -> Result<(PluginInfo, Config
         ConnectorFactory::Source(make) => (make().config(), connector::source_def()),
         ConnectorFactory::Sink(make) => (make().config(), connector::sink_def()),
     };
+    let common = common.with_default("connector.plugin.version", &info.version);
+    let listed = own.clone().merge(&common);
     let full = common.merge(&own);
-    Ok((info.clone(), own, full))
+    Ok((info.clone(), listed, full))
 }
 
 async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<Response> {
@@ -427,11 +431,14 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
             )));
         }
     }
-    let (info, _, full) = plugin_defs(&w, plugin)?;
+    let (_, _, full) = plugin_defs(&w, plugin)?;
     let mut config = config;
-    config
+    // As Connect: the class named in the path when the config names none, and that name
+    // (not the full class) in the answer.
+    let class = config
         .entry("connector.class".into())
-        .or_insert_with(|| info.class.clone());
+        .or_insert_with(|| plugin.to_string())
+        .clone();
     let reports = full.validate(&config);
-    Ok(Response::ok(entities::config_infos(&info.class, &full, &reports)))
+    Ok(Response::ok(entities::config_infos(&class, &full, &reports)))
 }
