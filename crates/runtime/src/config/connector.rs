@@ -3,7 +3,8 @@
 //! are merged on top by the connector's definition.
 
 use super::{
-    ConfigDef, ConfigError, ConfigErrors, ConfigKey, ConfigType, Importance, Parsed, Validator, Width,
+    ConfigDef, ConfigError, ConfigErrors, ConfigKey, ConfigType, Importance, KeyReport, Parsed, Validator,
+    Width,
 };
 use std::collections::BTreeMap;
 
@@ -286,6 +287,23 @@ pub fn source_def() -> ConfigDef {
             Low,
             "A per-connector offsets topic (distributed mode, KIP-618).",
         ))
+}
+
+/// What Connect's `SinkConnectorConfig.validate` adds to a validation's reports: the same
+/// message on both `topics` and `topics.regex` when both are set or neither is.
+pub fn add_sink_report_errors(config: &BTreeMap<String, String>, reports: &mut [KeyReport]) {
+    let set = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
+    let message = match (set("topics"), set("topics.regex")) {
+        (true, true) => "topics and topics.regex are mutually exclusive options, but both are set.",
+        (false, false) => "Must configure one of topics or topics.regex",
+        _ => return,
+    };
+    for r in reports
+        .iter_mut()
+        .filter(|r| r.name == "topics" || r.name == "topics.regex")
+    {
+        r.errors.push(message.to_string());
+    }
 }
 
 /// Sink rule across keys: exactly one of `topics` and `topics.regex` (as Connect's

@@ -22,7 +22,7 @@ use super::error::RestError;
 use super::server::SharedWorker;
 use crate::config::{connector, ConfigDef};
 use crate::herder::{StandaloneWorker, State, StateInfo, TargetState};
-use crate::plugins::{ConnectorFactory, PluginInfo};
+use crate::plugins::{ConnectorFactory, PluginInfo, PluginType};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -431,7 +431,7 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
             )));
         }
     }
-    let (_, _, full) = plugin_defs(&w, plugin)?;
+    let (info, _, full) = plugin_defs(&w, plugin)?;
     let mut config = config;
     // As Connect: the class named in the path when the config names none, and that name
     // (not the full class) in the answer.
@@ -439,6 +439,9 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
         .entry("connector.class".into())
         .or_insert_with(|| plugin.to_string())
         .clone();
-    let reports = full.validate(&config);
+    let mut reports = full.validate(&config);
+    if info.plugin_type == PluginType::Sink {
+        connector::add_sink_report_errors(&config, &mut reports);
+    }
     Ok(Response::ok(entities::config_infos(&class, &full, &reports)))
 }
