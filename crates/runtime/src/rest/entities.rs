@@ -110,8 +110,14 @@ pub fn config_def(def: &ConfigDef) -> Value {
     Value::Array(def.keys().iter().map(config_key).collect())
 }
 
-/// `ConfigInfos` of `PUT /connector-plugins/{plugin}/config/validate`.
-pub fn config_infos(class: &str, def: &ConfigDef, reports: &[KeyReport]) -> Value {
+/// `ConfigInfos` of `PUT /connector-plugins/{plugin}/config/validate`; `recommended` holds
+/// each key's recommended values (none for a key not in it).
+pub fn config_infos(
+    class: &str,
+    def: &ConfigDef,
+    reports: &[KeyReport],
+    recommended: &BTreeMap<String, Vec<String>>,
+) -> Value {
     let mut groups: Vec<String> = Vec::new();
     for k in def.keys() {
         if let Some(g) = &k.group {
@@ -130,7 +136,7 @@ pub fn config_infos(class: &str, def: &ConfigDef, reports: &[KeyReport]) -> Valu
                 "value": {
                     "name": k.name,
                     "value": report.and_then(|r| r.value.clone()),
-                    "recommended_values": [],
+                    "recommended_values": recommended.get(&k.name).cloned().unwrap_or_default(),
                     "errors": report.map(|r| r.errors.clone()).unwrap_or_default(),
                     "visible": true,
                 },

@@ -21,6 +21,7 @@ use super::entities;
 use super::error::RestError;
 use super::server::SharedWorker;
 use crate::config::{connector, ConfigDef};
+use crate::convert::{KNOWN_CONVERTERS, KNOWN_HEADER_CONVERTERS};
 use crate::herder::{StandaloneWorker, State, StateInfo, TargetState};
 use crate::plugins::{ConnectorFactory, PluginInfo, PluginType};
 use serde_json::{json, Map, Value};
@@ -439,9 +440,45 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
         .entry("connector.class".into())
         .or_insert_with(|| plugin.to_string())
         .clone();
+    let (full, recommended) = validate_defaults(&w, &info, full);
     let mut reports = full.validate(&config);
     if info.plugin_type == PluginType::Sink {
         connector::add_sink_report_errors(&config, &mut reports);
     }
-    Ok(Response::ok(entities::config_infos(&class, &full, &reports)))
+    Ok(Response::ok(entities::config_infos(
+        &class,
+        &full,
+        &reports,
+        &recommended,
+    )))
+}
+
+/// As Connect's validate (which checks against a definition enriched by the worker): the
+/// converter keys default to the worker's converters and every `*.plugin.version` to the
+/// plugin's version; the converter keys recommend the converters this worker has, the version
+/// keys the one version there is.
+fn validate_defaults(
+    w: &StandaloneWorker,
+    info: &PluginInfo,
+    mut def: ConfigDef,
+) -> (ConfigDef, BTreeMap<String, Vec<String>>) {
+    let own_version = env!("CARGO_PKG_VERSION");
+    let mut recommended = BTreeMap::new();
+    recommended.insert("connector.plugin.version".to_string(), vec![info.version.clone()]);
+    for (key, known) in [
+        ("key.converter", KNOWN_CONVERTERS),
+        ("value.converter", KNOWN_CONVERTERS),
+        ("header.converter", KNOWN_HEADER_CONVERTERS),
+    ] {
+        if let Some(c) = w.worker_config().string(key) {
+            def = def.with_default(key, c);
+        }
+        let version_key = format!("{key}.plugin.version");
+        def = def.with_default(&version_key, own_version);
+        let mut classes: Vec<String> = known.iter().map(|c| c.to_string()).collect();
+        classes.sort();
+        recommended.insert(key.to_string(), classes);
+        recommended.insert(version_key, vec![own_version.to_string()]);
+    }
+    (def, recommended)
 }
