@@ -223,7 +223,8 @@ async fn list_connectors(worker: &SharedWorker, req: &Request) -> Result<Respons
         .collect();
     let names = w.connector_names();
     let (status, info) = (expand.contains(&"status"), expand.contains(&"info"));
-    if !status && !info {
+    // As Connect: any `expand` (even one it doesn't know) answers a map of names.
+    if expand.is_empty() {
         return Ok(Response::ok(json!(names)));
     }
     let mut out = Map::new();
