@@ -269,7 +269,11 @@ impl StandaloneWorker {
             tasks: Vec::new(),
         };
         self.connectors.insert(name.to_string(), run);
-        self.start_run(name, Some(v.instance)).await;
+        // As Connect: a connector created PAUSED is not started and has no tasks until it is
+        // resumed (a running connector paused later keeps its tasks, paused).
+        if target != TargetState::Paused {
+            self.start_run(name, Some(v.instance)).await;
+        }
         self.info(name)
     }
 
