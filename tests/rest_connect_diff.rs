@@ -41,7 +41,16 @@ const EXACT: &[&str] = &[
 ];
 
 /// Steps where kaflow differs from Connect on purpose (documented in README.md, "REST API").
-const DELIBERATE: &[(&str, &str)] = &[(
+const DELIBERATE: &[(&str, &str)] = &[
+    (
+        "unknown connector restart",
+        "Connect 4.3.1 answers 500 (a NullPointerException); kaflow answers 404 as for every other unknown connector",
+    ),
+    (
+        "create without config",
+        "Connect 4.3.1 answers 500 (a NullPointerException); kaflow answers 400 naming the missing \"config\"",
+    ),
+    (
     "connector-plugins",
     "kaflow lists only its own built-in plugins (no MirrorMaker 2 connectors)",
 )];
@@ -156,6 +165,8 @@ enum Body {
 enum Settle {
     /// The connector's state and its tasks' states (all of them, and how many).
     States(&'static str, &'static str, &'static [&'static str]),
+    /// The connector's own state, whatever its tasks.
+    Connector(&'static str, &'static str),
     /// `GET /connectors/{c}/offsets` lists at least one offset.
     Offsets(&'static str),
     /// The connector is gone from the list.
@@ -326,6 +337,58 @@ fn script() -> Vec<Step> {
         step("wrong content type", "POST", "/connectors").raw("text/plain", b"{}"),
         step("unknown path", "GET", "/nope"),
         step("unknown method", "PATCH", "/connectors"),
+        step("unknown connector tasks", "GET", "/connectors/nope/tasks"),
+        step("unknown connector pause", "PUT", "/connectors/nope/pause"),
+        step("unknown connector restart", "POST", "/connectors/nope/restart"),
+        step("unknown connector offsets", "GET", "/connectors/nope/offsets"),
+        step(
+            "task id not a number",
+            "GET",
+            "/connectors/src-$WHO/tasks/abc/status",
+        ),
+        step("create without config", "POST", "/connectors").json(r#"{"name": "noconf-$WHO"}"#),
+        step("create name mismatch", "POST", "/connectors").json(
+            r#"{"name": "mm-$WHO", "config": {"name": "other", "connector.class": "FileStreamSource",
+               "topic": "$TOPIC"}}"#,
+        ),
+        step("create unknown class", "POST", "/connectors")
+            .json(r#"{"name": "x-$WHO", "config": {"connector.class": "NoSuchConnector"}}"#),
+        step("create sink without topics", "POST", "/connectors")
+            .json(r#"{"name": "x-$WHO", "config": {"connector.class": "FileStreamSink"}}"#),
+        step("config PUT invalid", "PUT", "/connectors/snk-$WHO/config")
+            .json(r#"{"connector.class": "FileStreamSink", "tasks.max": "0", "topics": "$TOPIC"}"#),
+        step("create stopped", "POST", "/connectors")
+            .json(
+                r#"{"name": "st-$WHO", "initial_state": "STOPPED", "config": {"connector.class":
+                   "FileStreamSink", "file": "$DIR/st.txt", "topics": "$TOPIC"}}"#,
+            )
+            .settle(States("st-$WHO", "STOPPED", &[])),
+        step("status created stopped", "GET", "/connectors/st-$WHO/status"),
+        step("create paused", "POST", "/connectors")
+            .json(
+                r#"{"name": "pa-$WHO", "initial_state": "PAUSED", "config": {"connector.class":
+                   "FileStreamSink", "file": "$DIR/pa.txt", "topics": "$TOPIC"}}"#,
+            )
+            .settle(Connector("pa-$WHO", "PAUSED")),
+        step("status created paused", "GET", "/connectors/pa-$WHO/status"),
+        step("resume created paused", "PUT", "/connectors/pa-$WHO/resume").settle(States(
+            "pa-$WHO",
+            "RUNNING",
+            &["RUNNING"],
+        )),
+        step("status resumed", "GET", "/connectors/pa-$WHO/status"),
+        step(
+            "list with unknown query",
+            "GET",
+            "/connectors?bogus=1&expand=nothing",
+        ),
+        step("unknown plugin config", "GET", "/connector-plugins/Nope/config"),
+        step(
+            "validate class mismatch",
+            "PUT",
+            "/connector-plugins/FileStreamSink/config/validate",
+        )
+        .json(r#"{"connector.class": "FileStreamSource"}"#),
         step("delete", "DELETE", "/connectors/snk3-$WHO").settle(Gone("snk3-$WHO")),
         step("get deleted", "GET", "/connectors/snk3-$WHO"),
         step("list at the end", "GET", "/connectors"),
@@ -465,6 +528,9 @@ fn settled(side: &Side, cond: &Settle) -> bool {
                 .unwrap_or_default();
             st["connector"]["state"] == *state && got == *tasks
         }
+        Settle::Connector(c, state) => {
+            side.get(&format!("/connectors/{c}/status"))["connector"]["state"] == *state
+        }
         Settle::Offsets(c) => side.get(&format!("/connectors/{c}/offsets"))["offsets"]
             .as_array()
             .is_some_and(|o| !o.is_empty()),
@@ -479,7 +545,7 @@ fn settled(side: &Side, cond: &Settle) -> bool {
 fn settle(side: &Side, step: &str, cond: &Settle) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !settled(side, cond) {
-        let (Settle::States(c, ..) | Settle::Offsets(c) | Settle::Gone(c)) = cond;
+        let (Settle::States(c, ..) | Settle::Connector(c, _) | Settle::Offsets(c) | Settle::Gone(c)) = cond;
         assert!(
             Instant::now() < deadline,
             "{}: after {step:?} the condition never held (status: {})",
