@@ -47,6 +47,14 @@ const DELIBERATE: &[(&str, &str)] = &[
         "Connect 4.3.1 answers 500 (a NullPointerException); kaflow answers 404 as for every other unknown connector",
     ),
     (
+        "config PATCH name mismatch",
+        "Connect 4.3.1 accepts a PATCH that sets another \"name\" (and stores it); kaflow refuses it with 400 as both refuse such a PUT",
+    ),
+    (
+        "validate unknown plugin",
+        "Connect 4.3.1 answers 500 (a BadRequestException wrapped); kaflow answers 404 as GET .../config does in both",
+    ),
+    (
         "create without config",
         "Connect 4.3.1 answers 500 (a NullPointerException); kaflow answers 400 naming the missing \"config\"",
     ),
@@ -57,7 +65,11 @@ const DELIBERATE: &[(&str, &str)] = &[
 
 /// Steps where kaflow still differs from Connect and should not: to be fixed (each fix removes
 /// its entry; an entry whose step no longer differs fails the test).
-const TO_FIX: &[&str] = &[];
+const TO_FIX: &[&str] = &[
+    // kaflow lists its connectors only: its converters, header converters, transformations and
+    // predicates are not registered for listing yet (the connectors part stays deliberate).
+    "all plugins",
+];
 
 /// One runtime under test: its directory, REST address and process.
 struct Side {
@@ -382,6 +394,36 @@ fn script() -> Vec<Step> {
             "GET",
             "/connectors?bogus=1&expand=nothing",
         ),
+        step("tasks of stopped", "GET", "/connectors/st-$WHO/tasks"),
+        step(
+            "task status of stopped",
+            "GET",
+            "/connectors/st-$WHO/tasks/0/status",
+        ),
+        step(
+            "restart stopped",
+            "POST",
+            "/connectors/st-$WHO/restart?includeTasks=true",
+        )
+        .settle(Connector("st-$WHO", "STOPPED")),
+        step("config PUT name mismatch", "PUT", "/connectors/snk-$WHO/config")
+            .json(r#"{"name": "other", "connector.class": "FileStreamSink", "topics": "$TOPIC"}"#),
+        step("config PATCH unknown", "PATCH", "/connectors/nope/config").json(r#"{"tasks.max": "1"}"#),
+        step(
+            "config PATCH name mismatch",
+            "PATCH",
+            "/connectors/snk-$WHO/config",
+        )
+        .json(r#"{"name": "other"}"#),
+        step(
+            "validate unknown plugin",
+            "PUT",
+            "/connector-plugins/Nope/config/validate",
+        )
+        .json(r#"{"connector.class": "Nope"}"#),
+        step("all plugins", "GET", "/connector-plugins?connectorsOnly=false"),
+        step("delete source", "DELETE", "/connectors/src-$WHO").settle(Gone("src-$WHO")),
+        step("offsets of deleted", "GET", "/connectors/src-$WHO/offsets"),
         step("unknown plugin config", "GET", "/connector-plugins/Nope/config"),
         step(
             "validate class mismatch",
