@@ -132,6 +132,25 @@ impl Plugins {
         });
     }
 
+    /// Registers, for listing (`GET /connector-plugins?connectorsOnly=false`), every converter,
+    /// header converter, transformation and predicate built into the runtime, at `version`.
+    pub fn register_builtin_others(&mut self, version: &str) {
+        use crate::convert::{KNOWN_CONVERTERS, KNOWN_HEADER_CONVERTERS};
+        let smts = crate::transforms::TransformRegistry::<crate::data::SourceRecord>::builtin();
+        for c in KNOWN_CONVERTERS {
+            self.register_other(c, PluginType::Converter, version);
+        }
+        for c in KNOWN_HEADER_CONVERTERS {
+            self.register_other(c, PluginType::HeaderConverter, version);
+        }
+        for c in smts.transform_classes() {
+            self.register_other(&c, PluginType::Transformation, version);
+        }
+        for c in smts.predicate_classes() {
+            self.register_other(&c, PluginType::Predicate, version);
+        }
+    }
+
     /// Finds a connector by class name or alias.
     pub fn connector(&self, name: &str) -> Result<(&PluginInfo, ConnectorFactory), UnknownConnector> {
         let name = name.trim();
