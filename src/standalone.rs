@@ -46,7 +46,7 @@ async fn run_async(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -
     }
     let mut plugins = Plugins::new();
     kaflow_connectors::register(&mut plugins);
-    plugins.register_runtime_plugins();
+    plugins.register_builtin_others(env!("CARGO_PKG_VERSION"));
     let worker = StandaloneWorker::start(worker_props, plugins)
         .await
         .map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@
 //! - secrets: a client password set through REST reads `[hidden]` in every response and
 //!   never reaches the log or the offsets file.
 
-use kaflow_test_support::http::{self, free_port, HttpResponse};
+use kaflow_test_support::http::{self, HttpResponse};
 use kaflow_test_support::{require_kafka, unique_topic};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -51,19 +51,15 @@ impl Worker {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let port = free_port();
-        std::fs::write(
-            dir.join("worker.properties"),
-            format!(
-                "bootstrap.servers={bootstrap}\n\
-                 key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-                 value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-                 offset.storage.file.filename={}/connect.offsets\noffset.flush.interval.ms=200\n\
-                 listeners=http://127.0.0.1:{port}\n{extra}\n",
-                dir.display()
-            ),
-        )
-        .unwrap();
+        let port = http::write_rest_worker(bootstrap, &dir);
+        if !extra.is_empty() {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(dir.join("worker.properties"))
+                .unwrap();
+            writeln!(f, "{extra}").unwrap();
+        }
         let log = std::fs::File::create(dir.join("worker.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_kaflow"))
             .args(["standalone", "worker.properties"])

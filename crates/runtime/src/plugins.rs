@@ -74,6 +74,15 @@ pub struct PluginInfo {
     pub version: String,
 }
 
+/// The task class Connect names in every task config (`task.class`) for `connector_class`:
+/// kaflow's connectors follow Kafka's naming, `…XConnector`'s tasks are `…XTask`.
+pub fn task_class(connector_class: &str) -> String {
+    let base = connector_class
+        .strip_suffix("Connector")
+        .unwrap_or(connector_class);
+    format!("{base}Task")
+}
+
 /// An unknown connector class.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Failed to find any class that implements Connector and which name matches {name}, available connectors are: {}", known.join(", "))]
@@ -112,25 +121,6 @@ impl Plugins {
         self.connectors.push((info, factory));
     }
 
-    /// Registers the runtime's own converters, header converters, transformations and
-    /// predicates for listing (`GET /connector-plugins?connectorsOnly=false`).
-    pub fn register_runtime_plugins(&mut self) {
-        let version = env!("CARGO_PKG_VERSION");
-        for c in crate::convert::KNOWN_CONVERTERS {
-            self.register_other(c, PluginType::Converter, version);
-        }
-        for c in crate::convert::KNOWN_HEADER_CONVERTERS {
-            self.register_other(c, PluginType::HeaderConverter, version);
-        }
-        let smts = crate::transforms::TransformRegistry::<crate::data::SourceRecord>::builtin();
-        for c in smts.transform_classes() {
-            self.register_other(&c, PluginType::Transformation, version);
-        }
-        for c in smts.predicate_classes() {
-            self.register_other(&c, PluginType::Predicate, version);
-        }
-    }
-
     /// Registers a non-connector plugin for listing (converters, transforms, predicates).
     pub fn register_other(&mut self, class: &str, plugin_type: PluginType, version: &str) {
         self.others
@@ -140,6 +130,25 @@ impl Plugins {
             plugin_type,
             version: version.to_string(),
         });
+    }
+
+    /// Registers, for listing (`GET /connector-plugins?connectorsOnly=false`), every converter,
+    /// header converter, transformation and predicate built into the runtime, at `version`.
+    pub fn register_builtin_others(&mut self, version: &str) {
+        use crate::convert::{KNOWN_CONVERTERS, KNOWN_HEADER_CONVERTERS};
+        let smts = crate::transforms::TransformRegistry::<crate::data::SourceRecord>::builtin();
+        for c in KNOWN_CONVERTERS {
+            self.register_other(c, PluginType::Converter, version);
+        }
+        for c in KNOWN_HEADER_CONVERTERS {
+            self.register_other(c, PluginType::HeaderConverter, version);
+        }
+        for c in smts.transform_classes() {
+            self.register_other(&c, PluginType::Transformation, version);
+        }
+        for c in smts.predicate_classes() {
+            self.register_other(&c, PluginType::Predicate, version);
+        }
     }
 
     /// Finds a connector by class name or alias.

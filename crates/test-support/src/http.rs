@@ -126,3 +126,20 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// Writes `dir/worker.properties` for REST tests — StringConverter for keys and values, the
+/// offsets file in `dir`, offsets flushed every 200 ms, REST on a free loopback port — and
+/// returns that port.
+pub fn write_rest_worker(bootstrap: &str, dir: &std::path::Path) -> u16 {
+    let port = free_port();
+    let text = format!(
+        "bootstrap.servers={bootstrap}\n\
+         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         offset.storage.file.filename={}/connect.offsets\noffset.flush.interval.ms=200\n\
+         listeners=http://127.0.0.1:{port}\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("worker.properties"), text).expect("write worker.properties");
+    port
+}

@@ -50,3 +50,15 @@ pub fn fresh_dir(parent: &Path, name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("create the test directory");
     d
 }
+
+/// A child process killed and reaped however the test ends (a panic included), so no runtime
+/// outlives its test.
+#[derive(Debug)]
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

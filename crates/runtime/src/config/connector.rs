@@ -2,37 +2,123 @@
 //! (`SinkConnectorConfig`) and source (`SourceConnectorConfig`) ones. A connector's own keys
 //! are merged on top by the connector's definition.
 
-use super::{ConfigDef, ConfigError, ConfigErrors, ConfigKey, ConfigType, Importance, Parsed, Validator};
+use super::{
+    ConfigDef, ConfigError, ConfigErrors, ConfigKey, ConfigType, Importance, KeyReport, Parsed, Validator,
+    Width,
+};
 use std::collections::BTreeMap;
 
-/// Keys of every connector.
+/// Keys of every connector, in Connect's order and with its UI groups, orders, widths and
+/// display names (`ConnectorConfig.configDef()`): `GET /connector-plugins/{p}/config` and
+/// `.../config/validate` list them as Connect does.
 pub fn common_def() -> ConfigDef {
     use ConfigType as T;
     use Importance::{High, Low, Medium};
+    use Width::{Long as L, Medium as M, Short as S};
+    const COMMON: &str = "Common";
+    const ERRORS: &str = "Error Handling";
     ConfigDef::new()
         .define(
             ConfigKey::required("name", T::String, High, "Globally unique name of the connector.")
-                .validate(Validator::NonEmptyString),
+                .validate(Validator::NonEmptyString)
+                .group(COMMON, 1, M, "Connector name"),
         )
-        .define(ConfigKey::required(
-            "connector.class",
-            T::String,
-            High,
-            "The connector's class: a Kafka class name, its simple name, or the simple name without 'Connector'.",
-        ))
+        .define(
+            ConfigKey::required(
+                "connector.class",
+                T::String,
+                High,
+                "The connector's class: a Kafka class name, its simple name, or the simple name without 'Connector'.",
+            )
+            .group(COMMON, 2, L, "Connector class"),
+        )
+        .define(
+            ConfigKey::new(
+                "connector.plugin.version",
+                T::String,
+                None,
+                Medium,
+                "Version of the connector (kaflow has one version of each: its own).",
+            )
+            .group(COMMON, 3, M, "Connector version"),
+        )
         .define(
             ConfigKey::new("tasks.max", T::Int, Some("1"), High, "Maximum number of tasks for this connector.")
-                .validate(Validator::at_least(1)),
+                .validate(Validator::at_least(1))
+                .group(COMMON, 4, S, "Tasks max"),
         )
-        .define(ConfigKey::new("key.converter", T::Class, None, Low, "Overrides the worker's key.converter."))
-        .define(ConfigKey::new("value.converter", T::Class, None, Low, "Overrides the worker's value.converter."))
-        .define(ConfigKey::new(
-            "header.converter",
-            T::Class,
-            None,
-            Low,
-            "Overrides the worker's header.converter.",
-        ))
+        .define(
+            ConfigKey::new(
+                "tasks.max.enforce",
+                T::Boolean,
+                Some("true"),
+                Low,
+                "(Deprecated in Connect) Whether tasks.max is enforced; kaflow always enforces it.",
+            )
+            .group(COMMON, 5, S, "Enforce tasks max"),
+        )
+        .define(
+            ConfigKey::new("key.converter", T::Class, None, Low, "Overrides the worker's key.converter.")
+                .group(COMMON, 6, S, "Key converter class"),
+        )
+        .define(
+            ConfigKey::new("key.converter.plugin.version", T::String, None, Low, "Version of the key converter.")
+                .group(COMMON, 7, S, "Key converter version"),
+        )
+        .define(
+            ConfigKey::new("value.converter", T::Class, None, Low, "Overrides the worker's value.converter.")
+                .group(COMMON, 8, S, "Value converter class"),
+        )
+        .define(
+            ConfigKey::new(
+                "value.converter.plugin.version",
+                T::String,
+                None,
+                Low,
+                "Version of the value converter.",
+            )
+            .group(COMMON, 9, S, "Value converter version"),
+        )
+        .define(
+            ConfigKey::new(
+                "header.converter",
+                T::Class,
+                None,
+                Low,
+                "Overrides the worker's header.converter.",
+            )
+            .group(COMMON, 10, S, "Header converter class"),
+        )
+        .define(
+            ConfigKey::new(
+                "header.converter.plugin.version",
+                T::String,
+                None,
+                Low,
+                "Version of the header converter.",
+            )
+            .group(COMMON, 11, S, "Header converter version"),
+        )
+        .define(
+            ConfigKey::new(
+                "transforms",
+                T::List,
+                Some(""),
+                Low,
+                "Aliases of the transformations to apply, in order.",
+            )
+            .group("Transforms", 12, L, "Transforms"),
+        )
+        .define(
+            ConfigKey::new(
+                "predicates",
+                T::List,
+                Some(""),
+                Low,
+                "Aliases of the predicates transformations may use.",
+            )
+            .group("Predicates", 13, L, "Predicates"),
+        )
         .define(
             ConfigKey::new(
                 "config.action.reload",
@@ -41,22 +127,9 @@ pub fn common_def() -> ConfigDef {
                 Low,
                 "What to do when a config provider's value changes: none or restart.",
             )
-            .validate(Validator::OneOfIgnoreCase(&["none", "restart"])),
+            .validate(Validator::OneOfIgnoreCase(&["none", "restart"]))
+            .group(COMMON, 14, M, "Reload Action"),
         )
-        .define(ConfigKey::new(
-            "transforms",
-            T::List,
-            Some(""),
-            Low,
-            "Aliases of the transformations to apply, in order.",
-        ))
-        .define(ConfigKey::new(
-            "predicates",
-            T::List,
-            Some(""),
-            Low,
-            "Aliases of the predicates transformations may use.",
-        ))
         .define(
             ConfigKey::new(
                 "errors.retry.timeout",
@@ -65,7 +138,8 @@ pub fn common_def() -> ConfigDef {
                 Medium,
                 "How long to retry a failed operation, in ms; -1 retries forever, 0 never.",
             )
-            .validate(Validator::at_least(-1)),
+            .validate(Validator::at_least(-1))
+            .group(ERRORS, 1, M, "Retry Timeout for Errors"),
         )
         .define(
             ConfigKey::new(
@@ -75,7 +149,8 @@ pub fn common_def() -> ConfigDef {
                 Medium,
                 "Maximum delay between consecutive retries, in ms.",
             )
-            .validate(Validator::at_least(1)),
+            .validate(Validator::at_least(1))
+            .group(ERRORS, 2, M, "Maximum Delay Between Retries for Errors"),
         )
         .define(
             ConfigKey::new(
@@ -85,50 +160,71 @@ pub fn common_def() -> ConfigDef {
                 Medium,
                 "none: any error fails the task; all: problematic records are skipped.",
             )
-            .validate(Validator::OneOfIgnoreCase(&["none", "all"])),
+            .validate(Validator::OneOfIgnoreCase(&["none", "all"]))
+            .group(ERRORS, 3, S, "Error Tolerance"),
         )
-        .define(ConfigKey::new(
-            "errors.log.enable",
-            T::Boolean,
-            Some("false"),
-            Medium,
-            "Log each error and the failed operation.",
-        ))
-        .define(ConfigKey::new(
-            "errors.log.include.messages",
-            T::Boolean,
-            Some("false"),
-            Medium,
-            "Include the failed record in the error log (never its password fields).",
-        ))
+        .define(
+            ConfigKey::new(
+                "errors.log.enable",
+                T::Boolean,
+                Some("false"),
+                Medium,
+                "Log each error and the failed operation.",
+            )
+            .group(ERRORS, 4, S, "Log Errors"),
+        )
+        .define(
+            ConfigKey::new(
+                "errors.log.include.messages",
+                T::Boolean,
+                Some("false"),
+                Medium,
+                "Include the failed record in the error log (never its password fields).",
+            )
+            .group(ERRORS, 5, S, "Log Error Details"),
+        )
 }
 
-/// Keys of sink connectors.
+/// Keys of sink connectors (`SinkConnectorConfig`), after the common ones. A sink's consumer
+/// group override (`consumer.override.group.id`) is a client override, read from the raw
+/// config as Connect does, not a key of this definition.
 pub fn sink_def() -> ConfigDef {
     use ConfigType as T;
-    use Importance::{High, Low, Medium};
+    use Importance::{High, Medium};
+    use Width::{Long as L, Medium as M};
+    const COMMON: &str = "Common";
+    const ERRORS: &str = "Error Handling";
     common_def()
-        .define(ConfigKey::new(
-            "topics",
-            T::List,
-            Some(""),
-            High,
-            "Topics to consume. Set this or topics.regex.",
-        ))
-        .define(ConfigKey::new(
-            "topics.regex",
-            T::String,
-            Some(""),
-            High,
-            "Regular expression of topics to consume. Set this or topics.",
-        ))
-        .define(ConfigKey::new(
-            "errors.deadletterqueue.topic.name",
-            T::String,
-            Some(""),
-            Medium,
-            "Topic for records that failed (empty = no dead letter queue).",
-        ))
+        .define(
+            ConfigKey::new(
+                "topics",
+                T::List,
+                Some(""),
+                High,
+                "Topics to consume. Set this or topics.regex.",
+            )
+            .group(COMMON, 4, L, "Topics"),
+        )
+        .define(
+            ConfigKey::new(
+                "topics.regex",
+                T::String,
+                Some(""),
+                High,
+                "Regular expression of topics to consume. Set this or topics.",
+            )
+            .group(COMMON, 4, L, "Topics regex"),
+        )
+        .define(
+            ConfigKey::new(
+                "errors.deadletterqueue.topic.name",
+                T::String,
+                Some(""),
+                Medium,
+                "Topic for records that failed (empty = no dead letter queue).",
+            )
+            .group(ERRORS, 6, M, "Dead Letter Queue Topic Name"),
+        )
         .define(
             ConfigKey::new(
                 "errors.deadletterqueue.topic.replication.factor",
@@ -137,22 +233,19 @@ pub fn sink_def() -> ConfigDef {
                 Medium,
                 "Replication factor of the dead letter queue topic when kaflow creates it.",
             )
-            .validate(Validator::at_least(-1)),
+            .validate(Validator::at_least(-1))
+            .group(ERRORS, 7, M, "Dead Letter Queue Topic Replication Factor"),
         )
-        .define(ConfigKey::new(
-            "errors.deadletterqueue.context.headers.enable",
-            T::Boolean,
-            Some("false"),
-            Medium,
-            "Add __connect.errors.* headers describing the failure to dead-lettered records.",
-        ))
-        .define(ConfigKey::new(
-            "consumer.override.group.id",
-            T::String,
-            None,
-            Low,
-            "The sink's consumer group (default connect-<name>).",
-        ))
+        .define(
+            ConfigKey::new(
+                "errors.deadletterqueue.context.headers.enable",
+                T::Boolean,
+                Some("false"),
+                Medium,
+                "Add __connect.errors.* headers describing the failure to dead-lettered records.",
+            )
+            .group(ERRORS, 8, M, "Enable Error Context Headers"),
+        )
 }
 
 /// Keys of source connectors.
@@ -194,6 +287,23 @@ pub fn source_def() -> ConfigDef {
             Low,
             "A per-connector offsets topic (distributed mode, KIP-618).",
         ))
+}
+
+/// What Connect's `SinkConnectorConfig.validate` adds to a validation's reports: the same
+/// message on both `topics` and `topics.regex` when both are set or neither is.
+pub fn add_sink_report_errors(config: &BTreeMap<String, String>, reports: &mut [KeyReport]) {
+    let set = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
+    let message = match (set("topics"), set("topics.regex")) {
+        (true, true) => "topics and topics.regex are mutually exclusive options, but both are set.",
+        (false, false) => "Must configure one of topics or topics.regex",
+        _ => return,
+    };
+    for r in reports
+        .iter_mut()
+        .filter(|r| r.name == "topics" || r.name == "topics.regex")
+    {
+        r.errors.push(message.to_string());
+    }
 }
 
 /// Sink rule across keys: exactly one of `topics` and `topics.regex` (as Connect's

@@ -287,6 +287,15 @@ impl ConfigDef {
         &self.keys
     }
 
+    /// This definition with `name`'s default set to `default`, in place (its position, which
+    /// Connect's listings keep, unchanged); no-op when there is no such key.
+    pub fn with_default(mut self, name: &str, default: &str) -> Self {
+        if let Some(k) = self.keys.iter_mut().find(|k| k.name == name) {
+            k.default = Some(Some(default.to_string()));
+        }
+        self
+    }
+
     /// One key's definition.
     pub fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
@@ -334,17 +343,22 @@ impl ConfigDef {
                         value: v.display(),
                         errors: Vec::new(),
                     },
-                    Err(e) => KeyReport {
-                        name: k.name.clone(),
-                        value: raw.map(|r| {
-                            if k.ty == ConfigType::Password {
-                                "[hidden]".to_string()
-                            } else {
-                                r.to_string()
-                            }
-                        }),
-                        errors: vec![e.to_string()],
-                    },
+                    // As Kafka's ConfigDef.validate: a value that didn't parse is shown as
+                    // null, and a Range validator is then run again on that null.
+                    Err(e) => {
+                        let mut errors = vec![e.to_string()];
+                        if matches!(k.validator, Some(Validator::Range { .. })) {
+                            errors.push(format!(
+                                "Invalid value null for configuration {}: Value must be non-null",
+                                k.name
+                            ));
+                        }
+                        KeyReport {
+                            name: k.name.clone(),
+                            value: None,
+                            errors,
+                        }
+                    }
                 }
             })
             .collect()
@@ -453,10 +467,16 @@ mod tests {
     fn validate_reports_each_key() {
         let reports = def().validate(&props(&[("tasks.max", "abc")]));
         let by: BTreeMap<_, _> = reports.iter().map(|r| (r.name.as_str(), r)).collect();
+        // As Kafka's ConfigDef.validate: the value that failed shows as null, and the Range
+        // validator run on that null adds its own message.
         assert_eq!(
             by["tasks.max"].errors,
-            ["Invalid value abc for configuration tasks.max: Not a number of type INT"]
+            [
+                "Invalid value abc for configuration tasks.max: Not a number of type INT",
+                "Invalid value null for configuration tasks.max: Value must be non-null"
+            ]
         );
+        assert_eq!(by["tasks.max"].value, None);
         assert_eq!(by["name"].errors.len(), 1);
         assert!(by["errors.tolerance"].errors.is_empty());
         assert_eq!(by["errors.tolerance"].value.as_deref(), Some("none"));

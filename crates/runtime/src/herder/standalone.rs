@@ -20,7 +20,7 @@ use super::view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, Targ
 use crate::config::providers::ConfigProviders;
 use crate::config::{connector, worker, ConfigErrors, ConfigType, Parsed};
 use crate::connector::{ConnectError, ConnectorContext, Props};
-use crate::plugins::{ConnectorFactory, Plugins};
+use crate::plugins::{self, ConnectorFactory, Plugins};
 use crate::storage::{OffsetFile, StorageError};
 use crate::worker::errors::ErrorStats;
 use crate::worker::{ActiveTopics, TaskId};
@@ -301,7 +301,11 @@ impl StandaloneWorker {
             topics: Arc::default(),
         };
         self.connectors.insert(name.to_string(), run);
-        self.start_run(name, Some(v.instance)).await;
+        // As Connect: a connector created PAUSED is not started and has no tasks until it is
+        // resumed (a running connector paused later keeps its tasks, paused).
+        if target != TargetState::Paused {
+            self.start_run(name, Some(v.instance)).await;
+        }
         self.info(name)
     }
 
@@ -667,13 +671,24 @@ impl StandaloneWorker {
             .collect())
     }
 
+    /// The version of `run`'s connector plugin.
+    fn plugin_version(&self, run: &ConnectorRun) -> Option<String> {
+        let class = run.config.get("connector.class")?;
+        self.plugins
+            .connector(class)
+            .ok()
+            .map(|(info, _)| info.version.clone())
+    }
+
     /// Connector `name`'s state and each task's.
     pub fn status(&self, name: &str) -> Result<ConnectorStatus, StandaloneError> {
         let run = self.run(name)?;
+        let version = self.plugin_version(run);
         let line = |state, trace| StateInfo {
             state,
             worker_id: self.worker_id.clone(),
             trace,
+            version: version.clone(),
         };
         let connector = match (run.target, &run.failure) {
             (_, Some(trace)) => line(State::Failed, Some(trace.clone())),
@@ -685,7 +700,10 @@ impl StandaloneWorker {
             .map(|n| {
                 let info = match run.tasks.iter().find(|t| t.id.task == n) {
                     _ if run.target == TargetState::Paused => line(State::Paused, None),
-                    Some(t) => task_state(t, &self.worker_id),
+                    Some(t) => StateInfo {
+                        version: version.clone(),
+                        ..task_state(t, &self.worker_id)
+                    },
                     None => line(State::Unassigned, None),
                 };
                 (n, info)
@@ -974,6 +992,10 @@ impl StandaloneWorker {
             .and_then(|t| t.trim().parse::<usize>().ok())
             .unwrap_or(1)
             .max(1);
+        let task_class = config
+            .get("connector.class")
+            .and_then(|c| self.plugins.connector(c).ok())
+            .map(|(info, _)| plugins::task_class(&info.class));
         let Some(run) = self.connectors.get_mut(name) else {
             return false;
         };
@@ -992,6 +1014,12 @@ impl StandaloneWorker {
         match started {
             Ok(mut configs) => {
                 configs.truncate(max_tasks);
+                // As Connect's Worker adds it to every task config.
+                if let Some(t) = &task_class {
+                    for c in &mut configs {
+                        c.insert("task.class".into(), t.clone());
+                    }
+                }
                 run.task_configs = configs;
                 true
             }
@@ -1061,5 +1089,6 @@ fn task_state(t: &TaskHandle, worker_id: &str) -> StateInfo {
         state,
         worker_id: worker_id.to_string(),
         trace,
+        version: None,
     }
 }

@@ -69,6 +69,9 @@ pub struct StateInfo {
     pub worker_id: String,
     /// Why it failed, when it did.
     pub trace: Option<String>,
+    /// The connector plugin's version (KIP-891: Connect 4.x reports it for the connector and
+    /// each task).
+    pub version: Option<String>,
 }
 
 /// `GET /connectors/{name}/status`.

@@ -44,10 +44,13 @@ fn state(s: &StateInfo, id: Option<u32>) -> Value {
     if let Some(t) = &s.trace {
         m.insert("trace".into(), json!(t));
     }
+    if let Some(v) = &s.version {
+        m.insert("version".into(), json!(v));
+    }
     Value::Object(m)
 }
 
-/// One task's `TaskState`: `{"id", "state", "worker_id", "trace"?}`.
+/// One task's `TaskState`: `{"id", "state", "worker_id", "trace"?, "version"?}`.
 pub fn task_state(id: u32, s: &StateInfo) -> Value {
     state(s, Some(id))
 }
@@ -95,7 +98,7 @@ pub fn config_key(k: &ConfigKey) -> Value {
         "importance": k.importance.name(),
         "documentation": k.documentation,
         "group": k.group,
-        "order": k.order_in_group,
+        "order_in_group": k.order_in_group,
         "width": k.width.name(),
         "display_name": k.display_name,
         "dependents": k.dependents,
@@ -107,8 +110,14 @@ pub fn config_def(def: &ConfigDef) -> Value {
     Value::Array(def.keys().iter().map(config_key).collect())
 }
 
-/// `ConfigInfos` of `PUT /connector-plugins/{plugin}/config/validate`.
-pub fn config_infos(class: &str, def: &ConfigDef, reports: &[KeyReport]) -> Value {
+/// `ConfigInfos` of `PUT /connector-plugins/{plugin}/config/validate`; `recommended` holds
+/// each key's recommended values (none for a key not in it).
+pub fn config_infos(
+    class: &str,
+    def: &ConfigDef,
+    reports: &[KeyReport],
+    recommended: &BTreeMap<String, Vec<String>>,
+) -> Value {
     let mut groups: Vec<String> = Vec::new();
     for k in def.keys() {
         if let Some(g) = &k.group {
@@ -127,7 +136,7 @@ pub fn config_infos(class: &str, def: &ConfigDef, reports: &[KeyReport]) -> Valu
                 "value": {
                     "name": k.name,
                     "value": report.and_then(|r| r.value.clone()),
-                    "recommended_values": [],
+                    "recommended_values": recommended.get(&k.name).cloned().unwrap_or_default(),
                     "errors": report.map(|r| r.errors.clone()).unwrap_or_default(),
                     "visible": true,
                 },

@@ -22,8 +22,9 @@ use super::entities;
 use super::error::RestError;
 use super::server::SharedWorker;
 use crate::config::{connector, ConfigDef};
-use crate::herder::{StandaloneWorker, TargetState};
-use crate::plugins::{ConnectorFactory, PluginInfo};
+use crate::convert::{KNOWN_CONVERTERS, KNOWN_HEADER_CONVERTERS};
+use crate::herder::{StandaloneWorker, State, StateInfo, TargetState};
+use crate::plugins::{ConnectorFactory, PluginInfo, PluginType};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -183,8 +184,8 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
         }
         (["connector-plugins", p, "config"], Get) => {
             let w = worker.lock().await;
-            let (_, own, _) = plugin_defs(&w, p)?;
-            Ok(Response::ok(entities::config_def(&own)))
+            let (_, listed, _) = plugin_defs(&w, p)?;
+            Ok(Response::ok(entities::config_def(&listed)))
         }
         (["connector-plugins", p, "config", "validate"], Put) => validate(worker, p, &req).await,
         (
@@ -275,7 +276,8 @@ async fn list_connectors(worker: &SharedWorker, req: &Request) -> Result<Respons
         .collect();
     let names = w.connector_names();
     let (status, info) = (expand.contains(&"status"), expand.contains(&"info"));
-    if !status && !info {
+    // As Connect: any `expand` (even one it doesn't know) answers a map of names.
+    if expand.is_empty() {
         return Ok(Response::ok(json!(names)));
     }
     let mut out = Map::new();
@@ -429,15 +431,29 @@ async fn restart(worker: &SharedWorker, name: &str, req: &Request) -> Result<Res
     let include_tasks = flag(req, "includeTasks", false)?;
     let only_failed = flag(req, "onlyFailed", false)?;
     let mut w = worker.lock().await;
+    let mut plan = w.status(name)?;
     w.restart_connector(name, include_tasks, only_failed).await?;
     if !include_tasks && !only_failed {
         // KIP-745: the legacy form restarts the connector only and answers 204.
         return Ok(Response::empty(204));
     }
-    Ok(Response::json(202, entities::connector_status(&w.status(name)?)))
+    // Connect answers with its restart plan: the states from before, RESTARTING for what it
+    // restarts (everything, or only what had failed).
+    let restarts = |s: &StateInfo| !only_failed || s.state == State::Failed;
+    if restarts(&plan.connector) {
+        plan.connector.state = State::Restarting;
+    }
+    for (_, t) in &mut plan.tasks {
+        if include_tasks && restarts(t) {
+            t.state = State::Restarting;
+        }
+    }
+    Ok(Response::json(202, entities::connector_status(&plan)))
 }
 
-/// The plugin's info, its own ConfigDef, and that merged with Connect's common connector keys.
+/// The plugin's info and its keys as Connect lists them: for `GET .../config` its own keys then
+/// the common ones, for `validate` the common ones then its own. `connector.plugin.version`
+/// defaults to the plugin's version, as in Connect.
 fn plugin_defs(w: &StandaloneWorker, plugin: &str) -> Result<(PluginInfo, ConfigDef, ConfigDef)> {
     let (info, factory) = w
         .plugins()
@@ -447,8 +463,10 @@ fn plugin_defs(w: &StandaloneWorker, plugin: &str) -> Result<(PluginInfo, Config
         ConnectorFactory::Source(make) => (make().config(), connector::source_def()),
         ConnectorFactory::Sink(make) => (make().config(), connector::sink_def()),
     };
+    let common = common.with_default("connector.plugin.version", &info.version);
+    let listed = own.clone().merge(&common);
     let full = common.merge(&own);
-    Ok((info.clone(), own, full))
+    Ok((info.clone(), listed, full))
 }
 
 async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<Response> {
@@ -470,9 +488,51 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
     }
     let (info, _, full) = plugin_defs(&w, plugin)?;
     let mut config = config;
-    config
+    // As Connect: the class named in the path when the config names none, and that name
+    // (not the full class) in the answer.
+    let class = config
         .entry("connector.class".into())
-        .or_insert_with(|| info.class.clone());
-    let reports = full.validate(&config);
-    Ok(Response::ok(entities::config_infos(&info.class, &full, &reports)))
+        .or_insert_with(|| plugin.to_string())
+        .clone();
+    let (full, recommended) = validate_defaults(&w, &info, full);
+    let mut reports = full.validate(&config);
+    if info.plugin_type == PluginType::Sink {
+        connector::add_sink_report_errors(&config, &mut reports);
+    }
+    Ok(Response::ok(entities::config_infos(
+        &class,
+        &full,
+        &reports,
+        &recommended,
+    )))
+}
+
+/// As Connect's validate (which checks against a definition enriched by the worker): the
+/// converter keys default to the worker's converters and every `*.plugin.version` to the
+/// plugin's version; the converter keys recommend the converters this worker has, the version
+/// keys the one version there is.
+fn validate_defaults(
+    w: &StandaloneWorker,
+    info: &PluginInfo,
+    mut def: ConfigDef,
+) -> (ConfigDef, BTreeMap<String, Vec<String>>) {
+    let own_version = env!("CARGO_PKG_VERSION");
+    let mut recommended = BTreeMap::new();
+    recommended.insert("connector.plugin.version".to_string(), vec![info.version.clone()]);
+    for (key, known) in [
+        ("key.converter", KNOWN_CONVERTERS),
+        ("value.converter", KNOWN_CONVERTERS),
+        ("header.converter", KNOWN_HEADER_CONVERTERS),
+    ] {
+        if let Some(c) = w.worker_config().string(key) {
+            def = def.with_default(key, c);
+        }
+        let version_key = format!("{key}.plugin.version");
+        def = def.with_default(&version_key, own_version);
+        let mut classes: Vec<String> = known.iter().map(|c| c.to_string()).collect();
+        classes.sort();
+        recommended.insert(key.to_string(), classes);
+        recommended.insert(version_key, vec![own_version.to_string()]);
+    }
+    (def, recommended)
 }
