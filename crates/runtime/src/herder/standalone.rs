@@ -103,6 +103,8 @@ struct ConnectorRun {
     tasks: Vec<TaskHandle>,
     /// Topics its tasks used (KIP-558), kept across task restarts.
     topics: Arc<ActiveTopics>,
+    /// Its ConfigDef's PASSWORD keys (their values read `[hidden]`), from the last validation.
+    password_keys: Vec<String>,
 }
 
 /// One task's counters, as `/metrics` renders them (Connect's `source-task-metrics`,
@@ -299,6 +301,7 @@ impl StandaloneWorker {
             task_configs: Vec::new(),
             tasks: Vec::new(),
             topics: Arc::default(),
+            password_keys: v.password_keys,
         };
         self.connectors.insert(name.to_string(), run);
         // As Connect: a connector created PAUSED is not started and has no tasks until it is
@@ -328,6 +331,7 @@ impl StandaloneWorker {
         if let Some(run) = self.connectors.get_mut(name) {
             run.config = config;
             run.kind = v.kind;
+            run.password_keys = v.password_keys;
             run.task_configs.clear();
             run.tasks.clear();
         }
@@ -824,14 +828,6 @@ impl StandaloneWorker {
         out
     }
 
-    /// True while some task's loop is still running.
-    pub fn any_task_running(&self) -> bool {
-        self.connectors
-            .values()
-            .flat_map(|run| run.tasks.iter())
-            .any(|t| !t.ended())
-    }
-
     /// Stops every task (offsets flushed by each) within `task.shutdown.graceful.timeout.ms`,
     /// then every connector.
     pub async fn stop(&mut self) {
@@ -873,19 +869,13 @@ impl StandaloneWorker {
         tokio::time::Instant::now() + Duration::from_millis(limit as u64)
     }
 
-    /// `config` with the values of the connector's PASSWORD keys replaced by `[hidden]`.
+    /// `config` with the values of the connector's PASSWORD keys and client secrets replaced by
+    /// `[hidden]`.
     fn hidden(&self, run: &ConnectorRun, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let passwords = self
-            .validate(
-                run.config.get("name").map(String::as_str).unwrap_or_default(),
-                &run.config,
-            )
-            .map(|v| v.password_keys)
-            .unwrap_or_default();
         config
             .iter()
             .map(|(k, v)| {
-                if passwords.contains(k) || connector::is_client_secret(k) {
+                if run.password_keys.contains(k) || connector::is_client_secret(k) {
                     (k.clone(), "[hidden]".to_string())
                 } else {
                     (k.clone(), v.clone())
@@ -977,15 +967,19 @@ impl StandaloneWorker {
                 return false;
             }
         };
-        let fresh = match self.validate(
-            name,
-            &self.run(name).map(|r| r.config.clone()).unwrap_or_default(),
-        ) {
-            Ok(v) => v.instance,
-            Err(e) => {
-                self.fail(name, e.to_string());
-                return false;
+        // A connector restarted in place keeps its instance; otherwise a new one.
+        let fresh = match self.run(name).map(|r| r.instance.is_none()) {
+            Ok(true) => {
+                let stored = self.run(name).map(|r| r.config.clone()).unwrap_or_default();
+                match self.validate(name, &stored) {
+                    Ok(v) => Some(v.instance),
+                    Err(e) => {
+                        self.fail(name, e.to_string());
+                        return false;
+                    }
+                }
             }
+            _ => None,
         };
         let max_tasks = config
             .get("tasks.max")
@@ -999,7 +993,12 @@ impl StandaloneWorker {
         let Some(run) = self.connectors.get_mut(name) else {
             return false;
         };
-        let instance = run.instance.get_or_insert(fresh);
+        if let Some(fresh) = fresh {
+            run.instance = Some(fresh);
+        }
+        let Some(instance) = run.instance.as_mut() else {
+            return false;
+        };
         let ctx: Arc<dyn ConnectorContext> = Arc::new(NoopContext);
         let started = match instance {
             Instance::Source(c) => match c.start(config, ctx).await {

@@ -120,6 +120,9 @@ pub struct ActiveTopics {
 #[derive(Debug, Default)]
 pub struct SeenTopics {
     generation: u64,
+    /// The topic of the previous record: most records go where the one before went, so the
+    /// per-record check is one string compare.
+    last: String,
     topics: std::collections::HashSet<String>,
 }
 
@@ -128,10 +131,15 @@ impl ActiveTopics {
     pub fn note(&self, seen: &mut SeenTopics, topic: &str) {
         use std::sync::atomic::Ordering::Acquire;
         let generation = self.generation.load(Acquire);
+        if seen.generation == generation && seen.last == topic {
+            return;
+        }
         if seen.generation != generation {
             seen.topics.clear();
             seen.generation = generation;
         }
+        seen.last.clear();
+        seen.last.push_str(topic);
         if !seen.topics.contains(topic) {
             seen.topics.insert(topic.to_string());
             self.topics
@@ -155,5 +163,26 @@ impl ActiveTopics {
     pub fn reset(&self) {
         self.topics.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_topics_are_noted_once_and_noted_again_after_a_reset() {
+        let active = ActiveTopics::default();
+        let (mut a, mut b) = (SeenTopics::default(), SeenTopics::default());
+        active.note(&mut a, "t1");
+        active.note(&mut a, "t1");
+        active.note(&mut b, "t2");
+        active.note(&mut a, "t1");
+        assert_eq!(active.topics(), ["t1", "t2"]);
+        active.reset();
+        assert!(active.topics().is_empty());
+        // The same topic as the task's previous record is noted again after a reset.
+        active.note(&mut a, "t1");
+        assert_eq!(active.topics(), ["t1"]);
     }
 }
