@@ -148,6 +148,15 @@ launch_node() {   # N
     >>"$dir/logs/stdout.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/pid"
+  # $! is the forked shell; until it has exec'd java its cmdline is still this script's, and
+  # live_pid would call the node dead. On a loaded machine the exec can take a while (this once
+  # failed CI with "node 1 exited during start-up" and an empty log), so wait for it here.
+  local i
+  for i in $(seq 1 200); do
+    live_pid "$1" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 0   # died before exec: wait_ready reports it
+    sleep 0.05
+  done
 }
 
 # The broker opens its PLAINTEXT port only once it is unfenced and ready to serve
