@@ -442,6 +442,44 @@ fn r2_r3_lifecycle_of_a_pipeline_through_connects_rest_api() {
         Some(json!({"offsets": [{"partition": 3, "offset": null}]})),
     );
     assert_eq!(r.status, 400, "{:?}", r.json());
+
+    // A stopped sink's offsets: a null offset deletes the partition's (OffsetDelete), a reset
+    // deletes the group (DeleteGroups, idempotent), and the resumed sink then starts over
+    // from auto.offset.reset=earliest: all 1700 records again.
+    assert_eq!(w.call("PUT", "/connectors/snk/stop", None).status, 204);
+    let tp = json!({"kafka_topic": topic, "kafka_partition": 0});
+    let sink_offsets = || w.call("GET", "/connectors/snk/offsets", None).json();
+    assert_eq!(
+        sink_offsets()["offsets"][0]["offset"],
+        json!({"kafka_offset": 1700})
+    );
+    let r = w.call(
+        "PATCH",
+        "/connectors/snk/offsets",
+        Some(json!({"offsets": [{"partition": tp, "offset": null}]})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(sink_offsets(), json!({"offsets": []}));
+    let r = w.call(
+        "PATCH",
+        "/connectors/snk/offsets",
+        Some(json!({"offsets": [{"partition": tp, "offset": {"kafka_offset": 1690}}]})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    for _ in 0..2 {
+        let r = w.call("DELETE", "/connectors/snk/offsets", None);
+        assert_eq!(r.status, 200, "{:?}", r.json());
+        assert!(r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("reset successfully"));
+    }
+    assert_eq!(sink_offsets(), json!({"offsets": []}));
+    assert_eq!(w.call("PUT", "/connectors/snk/resume", None).status, 202);
+    wait_for(
+        "every record delivered again after the sink's offsets reset",
+        || lines(&w.file("out4.txt")) == 1800,
+    );
 }
 
 #[test]

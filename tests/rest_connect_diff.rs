@@ -70,11 +70,7 @@ const DELIBERATE: &[(&str, &str)] = &[
 
 /// Steps where kaflow still differs from Connect and should not: to be fixed (each fix removes
 /// its entry; an entry whose step no longer differs fails the test).
-const TO_FIX: &[&str] = &[
-    // KIP-875 reset of a sink connector's offsets: Connect deletes the connector's consumer
-    // group; kaflow's client doesn't speak DeleteGroups / OffsetDelete yet (400 naming that).
-    "offsets reset",
-];
+const TO_FIX: &[&str] = &[];
 
 /// One runtime under test: its directory, REST address and process.
 struct Side {

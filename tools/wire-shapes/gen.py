@@ -29,6 +29,7 @@ APIS = [
     "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ApiVersions", "CreateTopics",
     "DeleteTopics", "InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
     "DescribeConfigs", "IncrementalAlterConfigs", "DescribeCluster", "CreatePartitions", "DeleteRecords",
+    "DeleteGroups", "OffsetDelete",
 ]
 PRIMS = {
     "bool": "Bool", "int8": "Int8", "int16": "Int16", "uint16": "Uint16", "int32": "Int32",

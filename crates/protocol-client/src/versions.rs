@@ -22,6 +22,8 @@ pub const CLIENT_APIS: &[ApiKey] = &[
     ApiKey::LeaveGroup,
     ApiKey::OffsetCommit,
     ApiKey::OffsetFetch,
+    ApiKey::OffsetDelete,
+    ApiKey::DeleteGroups,
     ApiKey::AddPartitionsToTxn,
     ApiKey::AddOffsetsToTxn,
     ApiKey::TxnOffsetCommit,

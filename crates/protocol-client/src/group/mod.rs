@@ -38,7 +38,7 @@ pub use coordinator::Coordinator;
 pub use membership::{
     Generation, GroupProtocol, JoinGroupMember, JoinedMember, MemberHandle, MemberState, Membership,
 };
-pub use offsets::{fetch_committed, CommitAs, OffsetAndMetadata};
+pub use offsets::{delete_group, delete_offsets, fetch_committed, CommitAs, OffsetAndMetadata};
 
 use kafka_protocol::error::ResponseError;
 

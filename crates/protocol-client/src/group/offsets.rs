@@ -1,4 +1,5 @@
-//! Committed offsets: OffsetCommit and OffsetFetch against the group coordinator.
+//! Committed offsets: OffsetCommit, OffsetFetch, OffsetDelete and DeleteGroups against the
+//! group coordinator.
 //!
 //! ```text
 //!  commit(offsets, generation) ──▶ OffsetCommit(generation id, member id, group.instance.id)
@@ -10,6 +11,10 @@
 //!  fetch_committed(group, partitions) ──▶ OffsetFetch (batched groups form from v8, KIP-709),
 //!                                         require_stable (KIP-447): pending transactional
 //!                                         offsets are waited out (UNSTABLE_OFFSET_COMMIT)
+//!  delete_offsets(group, partitions) ──▶ OffsetDelete (KIP-496): refused for topics live
+//!                                         members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC)
+//!  delete_group(group) ──▶ DeleteGroups: the group and all its offsets; NON_EMPTY_GROUP while
+//!                          members are live; GROUP_ID_NOT_FOUND is success (idempotent)
 //! ```
 //! Commits are only as good as the generation they carry: a member whose partitions moved
 //! gets [`GroupError::CommitFailed`], never a silent success (invariant I12 depends on it).
@@ -108,6 +113,23 @@ fn by_topic<V>(items: impl IntoIterator<Item = (TopicPartition, V)>) -> BTreeMap
     out
 }
 
+/// Sends `req` to the coordinator over `conn`; a connection that fails makes the coordinator
+/// unknown, so the next attempt looks it up again.
+async fn send<R: crate::protocol::KafkaRequest>(
+    coordinator: &Coordinator,
+    conn: &crate::net::Connection,
+    req: &R,
+    version: i16,
+) -> Result<R::Response> {
+    match conn.send_at(req, version).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            coordinator.mark_unknown().await;
+            Err(e.into())
+        }
+    }
+}
+
 /// Retries `op` while it fails retriably, until `timeout` passes.
 async fn retrying<T, F, Fut>(coordinator: &Coordinator, timeout: Duration, what: &str, mut op: F) -> Result<T>
 where
@@ -190,13 +212,7 @@ async fn commit_once(
         .with_retention_time_ms(-1)
         .with_topics(topics);
     let version = conn.version::<OffsetCommitRequest>()?;
-    let resp = match conn.send_at(&req, version).await {
-        Ok(r) => r,
-        Err(e) => {
-            coordinator.mark_unknown().await;
-            return Err(e.into());
-        }
-    };
+    let resp = send(coordinator, &conn, &req, version).await?;
     let mut answered = 0usize;
     let mut first_error: Option<(i16, String)> = None;
     for t in &resp.topics {
@@ -310,13 +326,7 @@ async fn fetch_once(
                 .collect(),
         );
     }
-    let resp = match conn.send_at(&req, version).await {
-        Ok(r) => r,
-        Err(e) => {
-            coordinator.mark_unknown().await;
-            return Err(e.into());
-        }
-    };
+    let resp = send(coordinator, &conn, &req, version).await?;
     // (topic, partition, offset, epoch, metadata, error) from either form of the answer.
     let mut rows: Vec<(String, i32, i64, i32, Option<String>, i16)> = Vec::new();
     let top_error = if version >= 8 {
@@ -398,4 +408,139 @@ async fn fetch_once(
         }
     }
     Ok(out)
+}
+
+/// GROUP_ID_NOT_FOUND: the group has no members and no committed offsets.
+const GROUP_ID_NOT_FOUND: i16 = 69;
+
+/// Deletes `group` and every offset it committed (DeleteGroups), retrying retriable errors for
+/// at most `timeout`. `Ok(false)` when the group did not exist: deleting is idempotent, as
+/// Connect's offsets reset treats it. A group with live members is refused by the coordinator
+/// (NON_EMPTY_GROUP), returned as the broker's error.
+pub async fn delete_group(cluster: &Arc<Cluster>, group: &str, timeout: Duration) -> Result<bool> {
+    let coordinator = Coordinator::new(Arc::clone(cluster), group);
+    retrying(&coordinator, timeout, "group delete", |deadline| {
+        delete_group_once(&coordinator, deadline)
+    })
+    .await
+}
+
+async fn delete_group_once(coordinator: &Coordinator, deadline: Instant) -> Result<bool> {
+    use kafka_protocol::messages::DeleteGroupsRequest;
+    let group = coordinator.group();
+    let (node, conn) = coordinator.connection(Some(deadline)).await?;
+    let req = DeleteGroupsRequest::default()
+        .with_groups_names(vec![GroupId(StrBytes::from_string(group.to_string()))]);
+    let version = conn.version::<DeleteGroupsRequest>()?;
+    let resp = send(coordinator, &conn, &req, version).await?;
+    let Some(r) = resp.results.iter().find(|r| r.group_id.0.as_str() == group) else {
+        return Err(Error::InvalidResponse {
+            api: "DeleteGroups",
+            broker: node,
+            detail: format!("no answer for group {group}"),
+        });
+    };
+    match r.error_code {
+        codes::NONE => Ok(true),
+        GROUP_ID_NOT_FOUND => Ok(false),
+        c => {
+            if codes::coordinator_moved(c) {
+                coordinator.mark_unknown().await;
+            }
+            Err(broker_error(
+                "DeleteGroups",
+                node,
+                c,
+                Some(format!("group {group}")),
+            ))
+        }
+    }
+}
+
+/// Deletes the committed offsets of `partitions` in `group` (OffsetDelete, KIP-496), retrying
+/// retriable errors for at most `timeout`. The coordinator refuses partitions of topics the
+/// group's live members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC); a group that does not exist
+/// has nothing to delete and succeeds.
+pub async fn delete_offsets(
+    cluster: &Arc<Cluster>,
+    group: &str,
+    partitions: &[TopicPartition],
+    timeout: Duration,
+) -> Result<()> {
+    if partitions.is_empty() {
+        return Ok(());
+    }
+    let coordinator = Coordinator::new(Arc::clone(cluster), group);
+    retrying(&coordinator, timeout, "offset delete", |deadline| {
+        delete_offsets_once(&coordinator, partitions, deadline)
+    })
+    .await
+}
+
+async fn delete_offsets_once(
+    coordinator: &Coordinator,
+    partitions: &[TopicPartition],
+    deadline: Instant,
+) -> Result<()> {
+    use kafka_protocol::messages::offset_delete_request::{
+        OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+    };
+    use kafka_protocol::messages::OffsetDeleteRequest;
+    let group = coordinator.group();
+    let (node, conn) = coordinator.connection(Some(deadline)).await?;
+    let topics = by_topic(partitions.iter().map(|tp| (tp.clone(), ())))
+        .into_iter()
+        .map(|(topic, parts)| {
+            OffsetDeleteRequestTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic)))
+                .with_partitions(
+                    parts
+                        .into_iter()
+                        .map(|(p, ())| OffsetDeleteRequestPartition::default().with_partition_index(p))
+                        .collect(),
+                )
+        })
+        .collect();
+    let req = OffsetDeleteRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_topics(topics);
+    let version = conn.version::<OffsetDeleteRequest>()?;
+    let resp = send(coordinator, &conn, &req, version).await?;
+    match resp.error_code {
+        codes::NONE => {}
+        GROUP_ID_NOT_FOUND => return Ok(()),
+        c => {
+            if codes::coordinator_moved(c) {
+                coordinator.mark_unknown().await;
+            }
+            return Err(broker_error(
+                "OffsetDelete",
+                node,
+                c,
+                Some(format!("group {group}")),
+            ));
+        }
+    }
+    let mut answered = 0usize;
+    for t in &resp.topics {
+        for p in &t.partitions {
+            answered += 1;
+            if p.error_code != codes::NONE {
+                return Err(broker_error(
+                    "OffsetDelete",
+                    node,
+                    p.error_code,
+                    Some(format!("{}-{}", t.name.0, p.partition_index)),
+                ));
+            }
+        }
+    }
+    if answered < partitions.len() {
+        return Err(Error::InvalidResponse {
+            api: "OffsetDelete",
+            broker: node,
+            detail: format!("{answered} partitions answered of {} deleted", partitions.len()),
+        });
+    }
+    Ok(())
 }

@@ -490,6 +490,8 @@ pub fn decode_response_frame(key: ApiKey, version: i16, frame: Bytes) -> Result<
         DescribeCluster => DescribeClusterRequest,
         CreatePartitions => CreatePartitionsRequest,
         DeleteRecords => DeleteRecordsRequest,
+        DeleteGroups => DeleteGroupsRequest,
+        OffsetDelete => OffsetDeleteRequest,
     }
 }
 
@@ -519,6 +521,8 @@ pub const DECODED_APIS: &[ApiKey] = &[
     ApiKey::DescribeCluster,
     ApiKey::CreatePartitions,
     ApiKey::DeleteRecords,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
 ];
 
 /// Decodes a response frame body (header, then message) as the answer to `R` at `version`.

@@ -76,4 +76,6 @@ requests! {
     DescribeCluster: DescribeClusterRequest => DescribeClusterResponse,
     CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse,
     DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse,
+    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse,
+    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse,
 }

@@ -515,6 +515,32 @@ const DELETE_RECORDS_RESPONSE: &[Field] = &[
     Field { name: "Topics", ty: Ty::Array(&Ty::Struct(DELETE_RECORDS_DELETE_RECORDS_TOPIC_RESULT)), versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(2, 32767) },
 ];
 
+const DELETE_GROUPS_DELETABLE_GROUP_RESULT: &[Field] = &[
+    Field { name: "GroupId", ty: Ty::String, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(2, 32767) },
+    Field { name: "ErrorCode", ty: Ty::Int16, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(2, 32767) },
+];
+
+const DELETE_GROUPS_RESPONSE: &[Field] = &[
+    Field { name: "ThrottleTimeMs", ty: Ty::Int32, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(2, 32767) },
+    Field { name: "Results", ty: Ty::Array(&Ty::Struct(DELETE_GROUPS_DELETABLE_GROUP_RESULT)), versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(2, 32767) },
+];
+
+const OFFSET_DELETE_OFFSET_DELETE_RESPONSE_TOPIC: &[Field] = &[
+    Field { name: "Name", ty: Ty::String, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+    Field { name: "Partitions", ty: Ty::Array(&Ty::Struct(OFFSET_DELETE_OFFSET_DELETE_RESPONSE_TOPIC_OFFSET_DELETE_RESPONSE_PARTITION)), versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+];
+
+const OFFSET_DELETE_OFFSET_DELETE_RESPONSE_TOPIC_OFFSET_DELETE_RESPONSE_PARTITION: &[Field] = &[
+    Field { name: "PartitionIndex", ty: Ty::Int32, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+    Field { name: "ErrorCode", ty: Ty::Int16, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+];
+
+const OFFSET_DELETE_RESPONSE: &[Field] = &[
+    Field { name: "ErrorCode", ty: Ty::Int16, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+    Field { name: "ThrottleTimeMs", ty: Ty::Int32, versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+    Field { name: "Topics", ty: Ty::Array(&Ty::Struct(OFFSET_DELETE_OFFSET_DELETE_RESPONSE_TOPIC)), versions: V(0, 32767), nullable: V(1, 0), tagged: V(1, 0), tag: 0, flexible: V(1, 0) },
+];
+
 /// The response shape for an API key, if kaflow reads that API.
 pub fn response(api_key: i16) -> Option<&'static Shape> {
     match api_key {
@@ -543,6 +569,8 @@ pub fn response(api_key: i16) -> Option<&'static Shape> {
         60 => Some(&Shape { name: "DescribeClusterResponse", valid: V(0, 2), flexible: V(0, 32767), fields: DESCRIBE_CLUSTER_RESPONSE }),
         37 => Some(&Shape { name: "CreatePartitionsResponse", valid: V(0, 3), flexible: V(2, 32767), fields: CREATE_PARTITIONS_RESPONSE }),
         21 => Some(&Shape { name: "DeleteRecordsResponse", valid: V(0, 2), flexible: V(2, 32767), fields: DELETE_RECORDS_RESPONSE }),
+        42 => Some(&Shape { name: "DeleteGroupsResponse", valid: V(0, 2), flexible: V(2, 32767), fields: DELETE_GROUPS_RESPONSE }),
+        47 => Some(&Shape { name: "OffsetDeleteResponse", valid: V(0, 0), flexible: V(1, 0), fields: OFFSET_DELETE_RESPONSE }),
         _ => None,
     }
 }

@@ -555,8 +555,9 @@ impl StandaloneWorker {
 
     /// Alters connector `name`'s offsets (KIP-875; the connector must be STOPPED): each
     /// `(partition, offset)` is written, a `None` offset removes the partition's. Source offsets
-    /// go to the offsets file; a sink's are committed for group `connect-<name>` (removing a
-    /// sink partition's offset needs OffsetDelete, not spoken yet: refused by name).
+    /// go to the offsets file; a sink's are committed for group `connect-<name>`, and a sink
+    /// partition with a `None` offset has its committed offset deleted (OffsetDelete), as
+    /// Connect's `alterSinkConnectorOffsets` does.
     pub async fn alter_offsets(
         &mut self,
         name: &str,
@@ -592,6 +593,7 @@ impl StandaloneWorker {
         }
         let group = sink_group(name, &run.config);
         let mut commits = BTreeMap::new();
+        let mut deletes = Vec::new();
         for (partition, offset) in &entries {
             let topic = partition.get("kafka_topic").and_then(serde_json::Value::as_str);
             let part = partition
@@ -602,11 +604,13 @@ impl StandaloneWorker {
                     "A sink connector's partition must be {{\"kafka_topic\": string, \"kafka_partition\": int}}, got {partition}"
                 )));
             };
+            let tp = kaflow_client::group::TopicPartition {
+                topic: topic.to_string(),
+                partition: part as i32,
+            };
             let Some(offset) = offset else {
-                return Err(StandaloneError::BadOffsets(
-                    "Resetting a sink connector's partition offsets needs OffsetDelete, which kaflow doesn't speak yet"
-                        .into(),
-                ));
+                deletes.push(tp);
+                continue;
             };
             let o = offset
                 .get("kafka_offset")
@@ -617,14 +621,10 @@ impl StandaloneWorker {
                         "A sink connector's offset must be {{\"kafka_offset\": non-negative int}}, got {offset}"
                     ))
                 })?;
-            commits.insert(
-                kaflow_client::group::TopicPartition {
-                    topic: topic.to_string(),
-                    partition: part as i32,
-                },
-                kaflow_client::group::OffsetAndMetadata::new(o),
-            );
+            commits.insert(tp, kaflow_client::group::OffsetAndMetadata::new(o));
         }
+        kaflow_client::group::delete_offsets(&self.cluster, &group, &deletes, Duration::from_secs(30))
+            .await?;
         let coordinator = kaflow_client::group::Coordinator::new(Arc::clone(&self.cluster), &group);
         kaflow_client::group::offsets::commit(
             &coordinator,
@@ -636,8 +636,19 @@ impl StandaloneWorker {
         Ok(())
     }
 
-    /// Resets connector `name`'s source offsets (KIP-875; the connector must be STOPPED).
+    /// Resets connector `name`'s offsets (KIP-875; the connector must be STOPPED): a source's
+    /// are removed from the offsets file; a sink's consumer group is deleted (DeleteGroups), as
+    /// Connect's `resetSinkConnectorOffsets` does; a group already gone is a success.
     pub async fn reset_offsets(&mut self, name: &str) -> Result<(), StandaloneError> {
+        let run = self.run(name)?;
+        if run.target != TargetState::Stopped {
+            return Err(StandaloneError::NotStopped(name.to_string()));
+        }
+        if run.kind == ConnectorType::Sink {
+            let group = sink_group(name, &run.config);
+            kaflow_client::group::delete_group(&self.cluster, &group, Duration::from_secs(30)).await?;
+            return Ok(());
+        }
         let entries: Vec<(serde_json::Value, Option<serde_json::Value>)> = self
             .offsets(name)
             .await?
