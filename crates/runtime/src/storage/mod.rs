@@ -4,7 +4,8 @@
 //! ```text
 //!  source task ──offsets (JSON key/value bytes, Connect's format)──▶ OffsetStore
 //!                                                                      ├─ OffsetFile   (standalone)
-//!                                                                      └─ offsets topic (distributed, later)
+//!                                                                      └─ OffsetTopic  (distributed)
+//!                                                                          on a KafkaLog
 //! ```
 //!
 //! Offsets are stored as the bytes Connect writes to its offsets topic: the key
@@ -12,7 +13,9 @@
 //! so a store's content can move between kaflow and Kafka Connect.
 
 pub mod java_offsets;
+pub mod kafka_log;
 pub mod offset_codec;
 pub mod offset_file;
+pub mod offset_topic;
 
 pub use offset_file::{OffsetFile, StorageError};
