@@ -14,7 +14,6 @@ use crate::connector::{ConnectError, Props, SinkConnector, SourceConnector};
 
 use crate::convert::{self, ConverterType};
 use crate::data::{SinkRecord, SourceRecord};
-use crate::storage::OffsetFile;
 use crate::transforms::{TransformChain, TransformRegistry};
 use crate::worker::errors::{DeadLetterQueue, DlqConfig, ErrorHandler, ErrorStats, ErrorsConfig};
 use crate::worker::sink::{run_sink_task, SinkLoopConfig, SinkStats};
@@ -102,7 +101,8 @@ impl Instance {
 pub(crate) struct TaskContext<'a> {
     pub(crate) worker: &'a Parsed,
     pub(crate) cluster: &'a Arc<Cluster>,
-    pub(crate) store: &'a Arc<Mutex<OffsetFile>>,
+    /// Where source offsets live: the offsets file (standalone) or topic (distributed).
+    pub(crate) store: Arc<dyn OffsetStore>,
     /// The connector's config, as given (config-provider references resolved).
     pub(crate) config: &'a BTreeMap<String, String>,
     /// The same, parsed against the connector's ConfigDef.
@@ -136,7 +136,7 @@ pub(crate) async fn spawn_task(
                 topics: Arc::clone(cx.topics),
                 ..SourceStats::default()
             });
-            let store: Arc<dyn OffsetStore> = Arc::clone(cx.store) as Arc<dyn OffsetStore>;
+            let store = Arc::clone(&cx.store);
             let cfg = SourceLoopConfig {
                 flush_interval,
                 flush_timeout,

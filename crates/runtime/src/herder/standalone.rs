@@ -1064,7 +1064,7 @@ impl StandaloneWorker {
         let cx = TaskContext {
             worker: &self.worker,
             cluster: &self.cluster,
-            store: &self.store,
+            store: Arc::clone(&self.store) as Arc<dyn crate::worker::OffsetStore>,
             config: &config,
             parsed: &v.parsed,
             topics: &run.topics,
