@@ -73,8 +73,9 @@ async fn run_async(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -
         loggers: log_levels,
         auth,
     };
-    let worker: SharedWorker = Arc::new(tokio::sync::Mutex::new(worker));
-    let server = match RestServer::start(&listeners, Arc::clone(&worker), options).await {
+    let worker = Arc::new(tokio::sync::Mutex::new(worker));
+    let shared: SharedWorker = Arc::clone(&worker) as SharedWorker;
+    let server = match RestServer::start(&listeners, shared, options).await {
         Ok(s) => s,
         Err(e) => {
             worker.lock().await.stop().await;

@@ -2,11 +2,13 @@
 //! process (connectors from files or the REST API); distributed mode coordinates workers
 //! through Kafka.
 
+pub mod api;
 mod spawn;
 pub mod standalone;
 pub mod status;
 pub mod view;
 
+pub use api::{Herder, HerderError};
 pub use standalone::{StandaloneError, StandaloneWorker};
 pub use status::{State, TaskStatus};
 pub use view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, TargetState};

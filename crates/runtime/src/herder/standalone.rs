@@ -1102,3 +1102,94 @@ fn task_state(t: &TaskHandle, worker_id: &str) -> StateInfo {
         version: None,
     }
 }
+
+#[async_trait::async_trait]
+impl super::api::Herder for StandaloneWorker {
+    fn worker_config(&self) -> &Parsed {
+        StandaloneWorker::worker_config(self)
+    }
+    fn plugins(&self) -> &Plugins {
+        StandaloneWorker::plugins(self)
+    }
+    fn cluster(&self) -> &Arc<Cluster> {
+        StandaloneWorker::cluster(self)
+    }
+    fn connector_names(&self) -> Vec<String> {
+        StandaloneWorker::connector_names(self)
+    }
+    fn info(&self, name: &str) -> Result<ConnectorInfo, StandaloneError> {
+        StandaloneWorker::info(self, name)
+    }
+    fn raw_config(&self, name: &str) -> Result<BTreeMap<String, String>, StandaloneError> {
+        StandaloneWorker::raw_config(self, name)
+    }
+    fn status(&self, name: &str) -> Result<ConnectorStatus, StandaloneError> {
+        StandaloneWorker::status(self, name)
+    }
+    fn task_configs(&self, name: &str) -> Result<Vec<(TaskId, Props)>, StandaloneError> {
+        StandaloneWorker::task_configs(self, name)
+    }
+    fn active_topics(&self, name: &str) -> Result<Vec<String>, StandaloneError> {
+        StandaloneWorker::active_topics(self, name)
+    }
+    fn reset_active_topics(&self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::reset_active_topics(self, name)
+    }
+    fn task_metrics(&self) -> Vec<TaskMetrics> {
+        StandaloneWorker::task_metrics(self)
+    }
+    async fn create_connector(
+        &mut self,
+        name: &str,
+        config: BTreeMap<String, String>,
+        target: TargetState,
+    ) -> Result<ConnectorInfo, StandaloneError> {
+        StandaloneWorker::create_connector(self, name, config, target).await
+    }
+    async fn put_config(
+        &mut self,
+        name: &str,
+        config: BTreeMap<String, String>,
+    ) -> Result<(bool, ConnectorInfo), StandaloneError> {
+        StandaloneWorker::put_config(self, name, config).await
+    }
+    async fn delete_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::delete_connector(self, name).await
+    }
+    async fn pause_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::pause_connector(self, name).await
+    }
+    async fn resume_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::resume_connector(self, name).await
+    }
+    async fn stop_connector(&mut self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::stop_connector(self, name).await
+    }
+    async fn restart_connector(
+        &mut self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), StandaloneError> {
+        StandaloneWorker::restart_connector(self, name, include_tasks, only_failed).await
+    }
+    async fn restart_task(&mut self, name: &str, n: u32) -> Result<(), StandaloneError> {
+        StandaloneWorker::restart_task(self, name, n).await
+    }
+    async fn offsets(
+        &mut self,
+        name: &str,
+    ) -> Result<Vec<(serde_json::Value, serde_json::Value)>, StandaloneError> {
+        StandaloneWorker::offsets(self, name).await
+    }
+    async fn alter_offsets(
+        &mut self,
+        name: &str,
+        entries: Vec<(serde_json::Value, Option<serde_json::Value>)>,
+    ) -> Result<(), StandaloneError> {
+        StandaloneWorker::alter_offsets(self, name, entries).await
+    }
+    async fn reset_offsets(&mut self, name: &str) -> Result<(), StandaloneError> {
+        StandaloneWorker::reset_offsets(self, name).await
+    }
+}

@@ -3,12 +3,12 @@
 //! `kafka_connect_<group>_<metric>` with `connector` / `task` labels.
 //!
 //! ```text
-//!  StandaloneWorker::task_metrics ─▶ per task: state, source/sink/error counters, producer
-//!  StandaloneWorker::status       ─▶ per connector: state, task counts by state
+//!  Herder::task_metrics ─▶ per task: state, source/sink/error counters, producer
+//!  Herder::status       ─▶ per connector: state, task counts by state
 //!        └─▶ render(): # HELP / # TYPE lines once per metric, one sample per label set
 //! ```
 
-use crate::herder::{StandaloneWorker, State};
+use crate::herder::{Herder, State};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
@@ -55,7 +55,7 @@ const STATES: [State; 6] = [
 ];
 
 /// The worker's metrics as Prometheus text.
-pub fn render(w: &StandaloneWorker) -> String {
+pub fn render(w: &dyn Herder) -> String {
     let mut f = Families::default();
     let names = w.connector_names();
     let tasks = w.task_metrics();

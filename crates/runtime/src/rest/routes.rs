@@ -23,7 +23,7 @@ use super::error::RestError;
 use super::server::SharedWorker;
 use crate::config::{connector, ConfigDef};
 use crate::convert::{KNOWN_CONVERTERS, KNOWN_HEADER_CONVERTERS};
-use crate::herder::{StandaloneWorker, State, StateInfo, TargetState};
+use crate::herder::{Herder, State, StateInfo, TargetState};
 use crate::plugins::{ConnectorFactory, PluginInfo, PluginType};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -184,7 +184,7 @@ pub async fn route(worker: &SharedWorker, req: Request) -> Result<Response> {
         }
         (["connector-plugins", p, "config"], Get) => {
             let w = worker.lock().await;
-            let (_, listed, _) = plugin_defs(&w, p)?;
+            let (_, listed, _) = plugin_defs(&*w, p)?;
             Ok(Response::ok(entities::config_def(&listed)))
         }
         (["connector-plugins", p, "config", "validate"], Put) => validate(worker, p, &req).await,
@@ -454,7 +454,7 @@ async fn restart(worker: &SharedWorker, name: &str, req: &Request) -> Result<Res
 /// The plugin's info and its keys as Connect lists them: for `GET .../config` its own keys then
 /// the common ones, for `validate` the common ones then its own. `connector.plugin.version`
 /// defaults to the plugin's version, as in Connect.
-fn plugin_defs(w: &StandaloneWorker, plugin: &str) -> Result<(PluginInfo, ConfigDef, ConfigDef)> {
+fn plugin_defs(w: &dyn Herder, plugin: &str) -> Result<(PluginInfo, ConfigDef, ConfigDef)> {
     let (info, factory) = w
         .plugins()
         .connector(plugin)
@@ -486,7 +486,7 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
             )));
         }
     }
-    let (info, _, full) = plugin_defs(&w, plugin)?;
+    let (info, _, full) = plugin_defs(&*w, plugin)?;
     let mut config = config;
     // As Connect: the class named in the path when the config names none, and that name
     // (not the full class) in the answer.
@@ -494,7 +494,7 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
         .entry("connector.class".into())
         .or_insert_with(|| plugin.to_string())
         .clone();
-    let (full, recommended) = validate_defaults(&w, &info, full);
+    let (full, recommended) = validate_defaults(&*w, &info, full);
     let mut reports = full.validate(&config);
     if info.plugin_type == PluginType::Sink {
         connector::add_sink_report_errors(&config, &mut reports);
@@ -512,7 +512,7 @@ async fn validate(worker: &SharedWorker, plugin: &str, req: &Request) -> Result<
 /// plugin's version; the converter keys recommend the converters this worker has, the version
 /// keys the one version there is.
 fn validate_defaults(
-    w: &StandaloneWorker,
+    w: &dyn Herder,
     info: &PluginInfo,
     mut def: ConfigDef,
 ) -> (ConfigDef, BTreeMap<String, Vec<String>>) {

@@ -8,7 +8,7 @@ use super::listeners::Listener;
 use super::loggers::{self, LogLevels};
 use super::metrics;
 use super::routes::{self, Method, Request, Response};
-use crate::herder::StandaloneWorker;
+use crate::herder::Herder;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// The worker the API manages, shared with the process's main loop.
-pub type SharedWorker = Arc<tokio::sync::Mutex<StandaloneWorker>>;
+pub type SharedWorker = Arc<tokio::sync::Mutex<dyn Herder>>;
 
 /// Largest request body accepted (a connector config is a few kB; this leaves room for big
 /// transform chains while a 10 MB body is refused with 413).
