@@ -5,6 +5,7 @@ pub mod config;
 pub mod connector;
 pub mod convert;
 pub mod data;
+pub mod distributed;
 pub mod herder;
 pub mod plugins;
 pub mod rest;
