@@ -6,6 +6,7 @@ pub mod api;
 mod spawn;
 pub mod standalone;
 pub mod status;
+mod validate;
 pub mod view;
 
 pub use api::{Herder, HerderError};

@@ -16,11 +16,12 @@
 
 use super::spawn::{client_props, spawn_task, Instance, TaskContext, TaskHandle};
 use super::status::{State, TaskStatus};
+use super::validate::{self, Validated};
 use super::view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, TargetState};
 use crate::config::providers::ConfigProviders;
-use crate::config::{connector, worker, ConfigErrors, ConfigType, Parsed};
+use crate::config::{connector, worker, ConfigErrors, Parsed};
 use crate::connector::{ConnectError, ConnectorContext, Props};
-use crate::plugins::{self, ConnectorFactory, Plugins};
+use crate::plugins::{self, Plugins};
 use crate::storage::{OffsetFile, StorageError};
 use crate::worker::errors::ErrorStats;
 use crate::worker::{ActiveTopics, TaskId};
@@ -127,14 +128,6 @@ pub struct TaskMetrics {
     pub producer: Option<[u64; 3]>,
 }
 
-/// A config validated against its connector's ConfigDef, with a fresh connector instance.
-struct Validated {
-    kind: ConnectorType,
-    instance: Instance,
-    password_keys: Vec<String>,
-    parsed: Parsed,
-}
-
 /// A standalone worker.
 pub struct StandaloneWorker {
     worker: Parsed,
@@ -151,13 +144,6 @@ impl std::fmt::Debug for StandaloneWorker {
         f.debug_struct("StandaloneWorker")
             .field("connectors", &self.connectors.keys())
             .finish_non_exhaustive()
-    }
-}
-
-fn config_error(name: &str, errors: ConfigErrors) -> StandaloneError {
-    StandaloneError::Config {
-        what: format!("connector {name}"),
-        errors,
     }
 }
 
@@ -227,55 +213,9 @@ impl StandaloneWorker {
         }
     }
 
-    /// Checks `config` as Connect does before accepting it: a known connector class, every key
-    /// valid for its ConfigDef, a sink's topics, the client override policy.
+    /// Checks `config` as Connect does before accepting it (see [`validate::validate`]).
     fn validate(&self, name: &str, config: &BTreeMap<String, String>) -> Result<Validated, StandaloneError> {
-        if name.is_empty() {
-            return Err(StandaloneError::Invalid(
-                "connector name is missing or empty".into(),
-            ));
-        }
-        let class = config.get("connector.class").cloned().unwrap_or_default();
-        let (_, factory) = self
-            .plugins
-            .connector(&class)
-            .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
-        let (kind, def, instance) = match factory {
-            ConnectorFactory::Source(make) => (
-                ConnectorType::Source,
-                connector::source_def(),
-                Instance::Source(make()),
-            ),
-            ConnectorFactory::Sink(make) => {
-                (ConnectorType::Sink, connector::sink_def(), Instance::Sink(make()))
-            }
-        };
-        let own = match &instance {
-            Instance::Source(c) => c.config(),
-            Instance::Sink(c) => c.config(),
-        };
-        let def = def.merge(&own);
-        let parsed = def.parse(config).map_err(|e| config_error(name, e))?;
-        if kind == ConnectorType::Sink {
-            connector::check_sink(&parsed).map_err(|e| config_error(name, ConfigErrors(vec![e])))?;
-        }
-        let policy = self
-            .worker
-            .string("connector.client.config.override.policy")
-            .unwrap_or("All");
-        connector::check_client_overrides(policy, config).map_err(|e| config_error(name, e))?;
-        let password_keys = def
-            .keys()
-            .iter()
-            .filter(|k| k.ty == ConfigType::Password)
-            .map(|k| k.name.clone())
-            .collect();
-        Ok(Validated {
-            kind,
-            instance,
-            password_keys,
-            parsed,
-        })
+        validate::validate(&self.plugins, &self.worker, name, config)
     }
 
     /// Creates connector `name` in state `target`. A config that doesn't validate is refused;
