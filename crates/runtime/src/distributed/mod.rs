@@ -23,12 +23,15 @@
 //! workers read each other's topics and group metadata.
 
 pub mod assignor;
-// pub mod config_topic;
+pub mod config_topic;
 pub mod group;
 // pub mod internal_topics;
-// pub mod offsets;
+pub mod offsets;
 pub mod protocol;
-// pub mod status_topic;
+mod record_json;
+pub mod status_topic;
+
+pub use record_json::ValueError;
 
 pub use assignor::{Allocation, AssignorState};
 pub use group::{LeaderSnapshot, WorkerGroupListener, WorkerGroupProtocol, WorkerGroupSettings};

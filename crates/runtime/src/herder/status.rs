@@ -18,6 +18,21 @@ pub enum State {
 }
 
 impl State {
+    /// Every state.
+    pub const ALL: [State; 6] = [
+        State::Unassigned,
+        State::Running,
+        State::Paused,
+        State::Stopped,
+        State::Failed,
+        State::Restarting,
+    ];
+
+    /// The state with Connect's upper-case `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// Connect's upper-case name.
     pub fn name(self) -> &'static str {
         match self {

@@ -45,14 +45,7 @@ fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-const STATES: [State; 6] = [
-    State::Unassigned,
-    State::Running,
-    State::Paused,
-    State::Stopped,
-    State::Failed,
-    State::Restarting,
-];
+const STATES: [State; 6] = State::ALL;
 
 /// The worker's metrics as Prometheus text.
 pub fn render(w: &dyn Herder) -> String {
