@@ -1,5 +1,6 @@
 //! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
 
+mod distributed;
 mod logging;
 mod perf;
 mod standalone;
@@ -87,7 +88,10 @@ fn main() -> ExitCode {
             let levels = logging::init();
             standalone::run(files, levels)
         }
-        Cmd::Distributed { .. } => not_yet("distributed", "the distributed-mode issue"),
+        Cmd::Distributed { worker } => {
+            let levels = logging::init();
+            distributed::run(worker, levels)
+        }
         Cmd::Perf { args } => perf::run(args),
         Cmd::VerifySink {
             files,
@@ -111,11 +115,6 @@ fn list_or_none(items: &[&str]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-fn not_yet(what: &str, issue: &str) -> ExitCode {
-    eprintln!("kaflow {what}: not implemented in this build yet (arrives with {issue})");
-    ExitCode::from(2)
 }
 
 fn version_text() -> String {

@@ -52,27 +52,8 @@ async fn run_async(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -
         .map_err(|e| e.to_string())?;
     // The REST API comes up before the connectors start, as in Connect, so a bad listener
     // stops the worker before any record moves.
-    let listeners = worker
-        .worker_config()
-        .list("listeners")
-        .iter()
-        .map(|l| Listener::parse(l))
-        .collect::<Result<Vec<_>, _>>()?;
-    let worker_id = {
-        let cfg = worker.worker_config();
-        (
-            cfg.string("rest.advertised.host.name").map(str::to_string),
-            cfg.long("rest.advertised.port"),
-        )
-    };
-    let auth = match worker.worker_config().string("rest.basic.auth.credentials.file") {
-        Some(f) if !f.is_empty() => Some(BasicAuth::from_file(Path::new(f))?),
-        _ => None,
-    };
-    let options = RestOptions {
-        loggers: log_levels,
-        auth,
-    };
+    let rest = RestSetup::from_worker(worker.worker_config(), log_levels)?;
+    let (listeners, options, worker_id) = (rest.listeners, rest.options, rest.advertised);
     let worker = Arc::new(tokio::sync::Mutex::new(worker));
     let shared: SharedWorker = Arc::clone(&worker) as SharedWorker;
     let server = match RestServer::start(&listeners, shared, options).await {
@@ -137,7 +118,43 @@ async fn run_async(files: Vec<String>, log_levels: Option<Arc<dyn LogLevels>>) -
     failed.map_or(Ok(()), Err)
 }
 
-async fn shutdown_signal() {
+/// The REST server's settings from a worker config: listeners, basic auth, log levels, and
+/// the advertised host and port (`rest.advertised.*`) that make the worker id.
+pub(crate) struct RestSetup {
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) options: RestOptions,
+    pub(crate) advertised: (Option<String>, Option<i64>),
+}
+
+impl RestSetup {
+    pub(crate) fn from_worker(
+        cfg: &kaflow_runtime::config::Parsed,
+        log_levels: Option<Arc<dyn LogLevels>>,
+    ) -> Result<Self, String> {
+        let listeners = cfg
+            .list("listeners")
+            .iter()
+            .map(|l| Listener::parse(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let auth = match cfg.string("rest.basic.auth.credentials.file") {
+            Some(f) if !f.is_empty() => Some(BasicAuth::from_file(Path::new(f))?),
+            _ => None,
+        };
+        Ok(Self {
+            listeners,
+            options: RestOptions {
+                loggers: log_levels,
+                auth,
+            },
+            advertised: (
+                cfg.string("rest.advertised.host.name").map(str::to_string),
+                cfg.long("rest.advertised.port"),
+            ),
+        })
+    }
+}
+
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -158,12 +175,12 @@ async fn shutdown_signal() {
 /// The periodic one-line throughput summary: records per second since the last line, summed
 /// over every task, and the totals.
 #[derive(Debug, Default)]
-struct Throughput {
+pub(crate) struct Throughput {
     last: Option<(std::time::Instant, u64, u64)>,
 }
 
 impl Throughput {
-    fn line(&mut self, tasks: &[TaskMetrics]) -> String {
+    pub(crate) fn line(&mut self, tasks: &[TaskMetrics]) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let written: u64 = tasks
             .iter()

@@ -3,6 +3,7 @@
 //! through Kafka.
 
 pub mod api;
+pub mod distributed;
 mod spawn;
 pub mod standalone;
 pub mod status;
@@ -10,6 +11,7 @@ mod validate;
 pub mod view;
 
 pub use api::{Herder, HerderError};
+pub use distributed::DistributedWorker;
 pub use standalone::{StandaloneError, StandaloneWorker};
 pub use status::{State, TaskStatus};
 pub use view::{ConnectorInfo, ConnectorStatus, ConnectorType, StateInfo, TargetState};
