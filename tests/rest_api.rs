@@ -650,6 +650,133 @@ fn metrics_and_live_log_levels() {
     assert_eq!(r.status, 204);
 }
 
+/// Every sample of metric `name` (exactly; histogram parts are their own names) whose labels
+/// contain each of `with`: (labels, value).
+fn samples(text: &str, name: &str, with: &[&str]) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            (n == name && with.iter().all(|w| labels.split(',').any(|x| x == *w)))
+                .then(|| Some((labels.to_string(), value.parse().ok()?)))?
+        })
+        .collect()
+}
+
+/// The single sample of `name` with labels `with`.
+fn one(text: &str, name: &str, with: &[&str]) -> f64 {
+    let s = samples(text, name, with);
+    assert_eq!(s.len(), 1, "{name} {with:?}: {s:?}\n{text}");
+    s[0].1
+}
+
+#[test]
+fn client_metrics_show_requests_per_api_batches_compression_and_lag() {
+    let kafka = require_kafka!();
+    let w = Worker::start_with(&kafka.bootstrap, "rest-client-metrics", "", "info", &[]);
+    let topic = unique_topic("rest-client-metrics");
+    {
+        // Compressible lines: lz4 must make the batches smaller than their records.
+        use std::io::Write;
+        let mut f = std::fs::File::create(w.file("in.txt")).unwrap();
+        for i in 0..500 {
+            writeln!(f, "record {i} {}", "abcd".repeat(50)).unwrap();
+        }
+    }
+    let mut src = source(&w, &topic);
+    src["producer.override.compression.type"] = json!("lz4");
+    for (name, config) in [("src", src), ("snk", sink(&w, &topic, "out.txt"))] {
+        let r = w.call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": name, "config": config})),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.json());
+    }
+    wait_for("500 lines in the sink file", || lines(&w.file("out.txt")) == 500);
+    let metrics = || {
+        let r = http::request(&w.addr, "GET", b"/metrics", None, b"").unwrap();
+        assert_eq!(r.status, 200);
+        String::from_utf8(r.body).unwrap()
+    };
+    let lag_path = format!("topic=\"{topic}\"");
+    let snk = ["connector=\"snk\"", "task=\"0\""];
+    // The sink's position reaches the high watermark once it has polled everything.
+    wait_for("the sink's lag to be 0", || {
+        let t = metrics();
+        let lag = samples(&t, "kafka_consumer_fetch_manager_records_lag", &snk);
+        lag.len() == 1
+            && lag[0].0.contains(&lag_path)
+            && lag[0].0.contains("partition=\"0\"")
+            && lag[0].1 == 0.0
+    });
+    let text = metrics();
+    assert_eq!(
+        one(&text, "kafka_consumer_fetch_manager_records_lag_max", &snk),
+        0.0
+    );
+
+    // Requests per API on the worker's client core, with a latency histogram each.
+    let core = ["client_id=\"kaflow\""];
+    for api in ["Produce", "Fetch", "Metadata", "ApiVersions"] {
+        let a = format!("api=\"{api}\"");
+        let with = [core[0], a.as_str()];
+        let n = one(&text, "kafka_client_request_total", &with);
+        assert!(n >= 1.0, "{api}: {n}");
+        let buckets = samples(&text, "kafka_client_request_latency_seconds_bucket", &with);
+        assert_eq!(buckets.len(), 16, "{api}: {buckets:?}");
+        assert!(
+            buckets.windows(2).all(|b| b[0].1 <= b[1].1),
+            "{api}: buckets not cumulative: {buckets:?}"
+        );
+        let (last_le, last) = buckets.last().unwrap();
+        assert!(last_le.contains("le=\"+Inf\""), "{last_le}");
+        let count = one(&text, "kafka_client_request_latency_seconds_count", &with);
+        assert_eq!(*last, count, "{api}: +Inf bucket vs count");
+        // Every answered request is in the histogram; at most the in-flight ones are not
+        // (a Fetch long poll may be waiting right now).
+        assert!(
+            count >= 1.0 && count <= n && n - count <= 2.0,
+            "{api}: {count} of {n}"
+        );
+        let sum = one(&text, "kafka_client_request_latency_seconds_sum", &with);
+        let max_ms = one(&text, "kafka_client_request_latency_max", &with);
+        assert!(
+            sum > 0.0 && max_ms > 0.0 && max_ms <= sum * 1e3,
+            "{api}: sum {sum}s max {max_ms}ms"
+        );
+    }
+    assert!(one(&text, "kafka_client_outgoing_byte_total", &core) > 0.0);
+    assert!(one(&text, "kafka_client_incoming_byte_total", &core) > 0.0);
+
+    // The source task's producer: 500 records in lz4 batches, nothing left in flight.
+    let src = ["connector=\"src\"", "task=\"0\"", "client_id=\"kaflow\""];
+    assert_eq!(one(&text, "kafka_producer_record_send_total", &src), 500.0);
+    assert_eq!(one(&text, "kafka_producer_records_in_flight", &src), 0.0);
+    let rate = one(&text, "kafka_producer_compression_rate_avg", &src);
+    assert!(rate > 0.0 && rate < 0.5, "lz4 on repetitive lines: {rate}");
+    let (avg, max) = (
+        one(&text, "kafka_producer_batch_size_avg", &src),
+        one(&text, "kafka_producer_batch_size_max", &src),
+    );
+    assert!(avg > 61.0 && max >= avg, "batch size avg {avg} max {max}");
+    let total = one(&text, "kafka_producer_buffer_total_bytes", &src);
+    assert_eq!(total, 33_554_432.0, "buffer.memory's default");
+    assert_eq!(one(&text, "kafka_producer_buffer_available_bytes", &src), total);
+    assert!(text.contains("# TYPE kafka_client_request_latency_seconds histogram"));
+
+    // Only live clients: a deleted connector's client series go with it.
+    assert_eq!(w.call("DELETE", "/connectors/snk", None).status, 204);
+    let text = metrics();
+    assert!(samples(&text, "kafka_consumer_fetch_manager_records_lag_max", &snk).is_empty());
+    assert!(samples(&text, "kafka_consumer_fetch_manager_records_lag", &snk).is_empty());
+    assert_eq!(samples(&text, "kafka_producer_record_send_total", &src).len(), 1);
+}
+
 #[test]
 fn basic_auth_refuses_requests_without_the_right_credentials() {
     let kafka = require_kafka!();

@@ -6,6 +6,7 @@
 //! jitter (`reconnect.backoff.ms` .. `reconnect.backoff.max.ms`).
 
 use crate::config::{backoff, ClientConfig};
+use crate::metrics::NetworkMetrics;
 use crate::net::{Connection, ConnectionError};
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -37,16 +38,19 @@ pub struct Broker {
     id: i32,
     addr: String,
     cfg: Arc<ClientConfig>,
+    metrics: Arc<NetworkMetrics>,
     slots: [Mutex<Slot>; 4],
 }
 
 impl Broker {
-    /// A handle for broker `id` at `addr`; nothing connects until first use.
-    pub fn new(id: i32, addr: String, cfg: Arc<ClientConfig>) -> Self {
+    /// A handle for broker `id` at `addr`; nothing connects until first use. Its connections
+    /// count their requests in `metrics` (the client core's).
+    pub fn new(id: i32, addr: String, cfg: Arc<ClientConfig>, metrics: Arc<NetworkMetrics>) -> Self {
         Self {
             id,
             addr,
             cfg,
+            metrics,
             slots: Default::default(),
         }
     }
@@ -73,7 +77,7 @@ impl Broker {
         if let Some(at) = slot.retry_at {
             tokio::time::sleep_until(at).await;
         }
-        match Connection::connect(&self.addr, &self.cfg).await {
+        match Connection::connect(&self.addr, &self.cfg, Arc::clone(&self.metrics)).await {
             Ok(c) => {
                 slot.failures = 0;
                 slot.retry_at = None;

@@ -12,6 +12,7 @@ use crate::broker::{Broker, Traffic};
 use crate::config::ClientConfig;
 use crate::error::{BrokerError, Error, Result};
 use crate::metadata::Metadata;
+use crate::metrics::NetworkMetrics;
 use crate::net::Connection;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -31,6 +32,8 @@ pub struct Cluster {
     interest: Mutex<BTreeSet<String>>,
     refresh_lock: tokio::sync::Mutex<()>,
     refresh_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Requests of every connection of this core (producers, consumers and admins on it).
+    metrics: Arc<NetworkMetrics>,
 }
 
 impl Drop for Cluster {
@@ -45,11 +48,19 @@ impl Cluster {
     /// Bootstraps: asks the seeds, in order, for metadata until one answers.
     pub async fn connect(cfg: ClientConfig) -> Result<Arc<Self>> {
         let cfg = Arc::new(cfg);
+        let metrics = Arc::new(NetworkMetrics::default());
         let seeds = cfg
             .bootstrap_servers
             .iter()
             .enumerate()
-            .map(|(i, a)| Arc::new(Broker::new(-1 - i as i32, a.clone(), Arc::clone(&cfg))))
+            .map(|(i, a)| {
+                Arc::new(Broker::new(
+                    -1 - i as i32,
+                    a.clone(),
+                    Arc::clone(&cfg),
+                    Arc::clone(&metrics),
+                ))
+            })
             .collect();
         let cluster = Arc::new(Self {
             cfg,
@@ -59,6 +70,7 @@ impl Cluster {
             interest: Mutex::default(),
             refresh_lock: tokio::sync::Mutex::new(()),
             refresh_task: Mutex::default(),
+            metrics,
         });
         cluster.refresh(&[]).await?;
         let weak = Arc::downgrade(&cluster);
@@ -83,6 +95,11 @@ impl Cluster {
         &self.cfg
     }
 
+    /// Request counts and latencies of this core's connections.
+    pub fn metrics(&self) -> &Arc<NetworkMetrics> {
+        &self.metrics
+    }
+
     /// The current metadata snapshot.
     pub fn metadata(&self) -> Arc<Metadata> {
         Arc::clone(&self.metadata.read().unwrap_or_else(|e| e.into_inner()))
@@ -100,9 +117,14 @@ impl Cluster {
             detail: format!("broker {id} is not in the cluster metadata"),
         })?;
         let mut map = self.brokers.write().unwrap_or_else(|e| e.into_inner());
-        let b = map
-            .entry(id)
-            .or_insert_with(|| Arc::new(Broker::new(id, addr.addr(), Arc::clone(&self.cfg))));
+        let b = map.entry(id).or_insert_with(|| {
+            Arc::new(Broker::new(
+                id,
+                addr.addr(),
+                Arc::clone(&self.cfg),
+                Arc::clone(&self.metrics),
+            ))
+        });
         Ok(Arc::clone(b))
     }
 

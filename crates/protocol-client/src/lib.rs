@@ -22,6 +22,7 @@ pub mod consumer;
 pub mod error;
 pub mod group;
 pub mod metadata;
+pub mod metrics;
 pub mod net;
 pub mod producer;
 pub mod protocol;

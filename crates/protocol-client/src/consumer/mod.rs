@@ -29,6 +29,7 @@ use crate::broker::Traffic;
 use crate::cluster::Cluster;
 use crate::error::{BrokerError, Error, Result};
 pub use crate::group::TopicPartition;
+use crate::metrics::{ConsumerMetrics, PartitionLag};
 use crate::records::{Header, ReadLimits, TimestampType};
 use bytes::Bytes;
 use fetch_session::{FetchSession, PartitionFetch, Plan};
@@ -104,6 +105,8 @@ struct PartitionState {
     /// not prefetched while others are buffered, only fetched (and waited for) when the
     /// caller has nothing left, so an idle partition never holds the broker's Fetch slot.
     at_end: bool,
+    /// Its high watermark and position for the lag metrics (registered in `Consumer::metrics`).
+    lag: Arc<PartitionLag>,
 }
 
 /// A consumer of explicitly assigned partitions (see the module docs).
@@ -120,6 +123,8 @@ pub struct Consumer {
     in_flight: HashMap<i32, InFlight>,
     fetch_requests: u64,
     incremental_fetches: u64,
+    /// Lag per assigned partition.
+    metrics: Arc<ConsumerMetrics>,
 }
 
 /// A Fetch sent to one broker and not yet applied. Fetches run as their own tasks so the next
@@ -163,7 +168,13 @@ impl Consumer {
             in_flight: HashMap::new(),
             fetch_requests: 0,
             incremental_fetches: 0,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Lag per assigned partition (`records-lag`, `records-lag-max`).
+    pub fn metrics(&self) -> &Arc<ConsumerMetrics> {
+        &self.metrics
     }
 
     /// The shared cluster core.
@@ -181,9 +192,14 @@ impl Consumer {
     pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
         let wanted: BTreeSet<TopicPartition> = partitions.into_iter().collect();
         self.partitions.retain(|tp, _| wanted.contains(tp));
+        self.metrics.retain(|tp| wanted.contains(tp));
         for tp in wanted {
             self.cluster.add_interest(&tp.topic);
-            self.partitions.entry(tp).or_default();
+            let metrics = &self.metrics;
+            self.partitions.entry(tp).or_insert_with_key(|tp| PartitionState {
+                lag: metrics.partition(tp),
+                ..PartitionState::default()
+            });
         }
     }
 
@@ -303,6 +319,21 @@ impl Consumer {
     /// partition (out of range with `auto.offset.reset=none`, corrupt data) is returned once
     /// the records buffered before it have been handed out.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let out = self.poll_records(timeout).await;
+        self.publish_positions();
+        out
+    }
+
+    /// Every partition's position as its lag metric's lower end (one store each, per poll).
+    fn publish_positions(&self) {
+        for (tp, st) in &self.partitions {
+            if let Some(p) = self.position(tp) {
+                st.lag.set_position(p);
+            }
+        }
+    }
+
+    async fn poll_records(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout;
         loop {
             // Answers that arrived meanwhile, without waiting.
@@ -627,7 +658,15 @@ impl Consumer {
                     continue;
                 }
                 match p.error_code {
-                    0 => {}
+                    0 => {
+                        // read_committed reads up to the last stable offset (Java's lag too).
+                        let end = if read_committed && p.last_stable_offset >= 0 {
+                            p.last_stable_offset
+                        } else {
+                            p.high_watermark
+                        };
+                        st.lag.set_high_watermark(end);
+                    }
                     // OFFSET_OUT_OF_RANGE: the position is gone (retention) or not there yet.
                     1 => {
                         match self.cfg.auto_offset_reset {
@@ -723,6 +762,7 @@ impl Consumer {
             f.task.abort();
         }
         self.partitions.clear();
+        self.metrics.retain(|_| false);
         self.sessions.clear();
     }
 }

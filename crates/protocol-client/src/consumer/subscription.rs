@@ -381,6 +381,11 @@ impl GroupConsumer {
         self.consumer.fetch_stats()
     }
 
+    /// Lag per owned partition (the member's consumer keeps it across rejoins).
+    pub fn metrics(&self) -> &Arc<crate::metrics::ConsumerMetrics> {
+        self.consumer.metrics()
+    }
+
     /// Positions processed so far (what a commit would write).
     pub fn processed(&self) -> BTreeMap<TopicPartition, i64> {
         self.lock().processed.clone()

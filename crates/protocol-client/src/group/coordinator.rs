@@ -166,6 +166,7 @@ impl Coordinator {
             node,
             format!("{host}:{port}"),
             Arc::new(self.cluster.config().clone()),
+            Arc::clone(self.cluster.metrics()),
         )))
     }
 }

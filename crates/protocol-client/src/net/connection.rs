@@ -18,9 +18,14 @@
 //! without writing ([`ConnectionError::NotSent`], safe to retry) — "poison on death", after
 //! rskafka's messenger. A request that outlives `request.timeout.ms` closes the connection, as the
 //! Java client's NetworkClient does, so a late answer can never be matched to the wrong request.
+//!
+//! Every request written and every answer matched is counted in the client core's
+//! [`NetworkMetrics`] (per API: requests, write-to-answer latency; bytes each way). The send
+//! instant rides in the pending map entry, so measuring adds no lock and no allocation.
 
 use crate::config::ClientConfig;
 use crate::error::Outcome;
+use crate::metrics::NetworkMetrics;
 use crate::protocol::KafkaRequest;
 use crate::versions;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -30,7 +35,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -136,10 +141,18 @@ impl ConnectionError {
 
 type Reply = oneshot::Sender<Result<Bytes, Arc<str>>>;
 
+/// A request waiting for its answer: where to hand it, and what to measure when it comes.
+#[derive(Debug)]
+struct Waiter {
+    reply: Reply,
+    api: i16,
+    sent: Instant,
+}
+
 /// Pending requests, or the reason the connection is dead.
 #[derive(Debug)]
 enum Pending {
-    Open(HashMap<i32, Reply>),
+    Open(HashMap<i32, Waiter>),
     Poisoned(Arc<str>),
 }
 
@@ -159,6 +172,7 @@ struct Inner {
     /// Negotiated version per API key (absent: the broker doesn't serve it).
     versions: std::sync::OnceLock<HashMap<i16, (i16, i16)>>,
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    metrics: Arc<NetworkMetrics>,
 }
 
 impl Inner {
@@ -176,8 +190,8 @@ impl Inner {
         };
         tracing::debug!(addr = %self.addr, cause, pending = drained.len(), "connection poisoned");
         let cause: Arc<str> = Arc::from(cause);
-        for (_, tx) in drained {
-            let _ = tx.send(Err(Arc::clone(&cause)));
+        for (_, w) in drained {
+            let _ = w.reply.send(Err(Arc::clone(&cause)));
         }
         if let Some(h) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
             h.abort();
@@ -207,8 +221,12 @@ impl Drop for Inner {
 }
 
 impl Connection {
-    /// Connects to `addr` and negotiates API versions.
-    pub async fn connect(addr: &str, cfg: &ClientConfig) -> Result<Self, ConnectionError> {
+    /// Connects to `addr` and negotiates API versions; requests are counted in `metrics`.
+    pub async fn connect(
+        addr: &str,
+        cfg: &ClientConfig,
+        metrics: Arc<NetworkMetrics>,
+    ) -> Result<Self, ConnectionError> {
         let connect_err = |detail: String| ConnectionError::Connect {
             addr: addr.to_string(),
             detail,
@@ -223,13 +241,18 @@ impl Connection {
             })?
             .map_err(|e| connect_err(e.to_string()))?;
         stream.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
-        let conn = Self::from_stream(stream, addr, cfg);
+        let conn = Self::from_stream(stream, addr, cfg, metrics);
         conn.handshake().await?;
         Ok(conn)
     }
 
     /// Wraps an established stream (no handshake). Used by `connect` and by tests.
-    pub fn from_stream(stream: TcpStream, addr: &str, cfg: &ClientConfig) -> Self {
+    pub fn from_stream(
+        stream: TcpStream,
+        addr: &str,
+        cfg: &ClientConfig,
+        metrics: Arc<NetworkMetrics>,
+    ) -> Self {
         let (read, write) = stream.into_split();
         let inner = Arc::new(Inner {
             addr: addr.to_string(),
@@ -242,6 +265,7 @@ impl Connection {
             pending: Mutex::new(Pending::Open(HashMap::new())),
             versions: std::sync::OnceLock::new(),
             reader: Mutex::new(None),
+            metrics,
         });
         let task = tokio::spawn(read_loop(read, Arc::downgrade(&inner)));
         *inner.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
@@ -410,6 +434,7 @@ impl Connection {
         w.next_correlation = w.next_correlation.wrapping_add(1);
         // The correlation id sits right after size (4), api key (2) and version (2).
         frame[8..12].copy_from_slice(&id.to_be_bytes());
+        let api = i16::from_be_bytes([frame[4], frame[5]]);
         {
             let mut p = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
             match &mut *p {
@@ -420,8 +445,9 @@ impl Connection {
                     })
                 }
                 Pending::Open(map) => {
-                    if let Some(tx) = reply {
-                        map.insert(id, tx);
+                    if let Some(reply) = reply {
+                        let sent = Instant::now();
+                        map.insert(id, Waiter { reply, api, sent });
                     }
                 }
             }
@@ -435,6 +461,7 @@ impl Connection {
                 cause: Arc::from(cause),
             });
         }
+        self.inner.metrics.record_sent(api, frame.len());
         Ok(())
     }
 
@@ -628,8 +655,12 @@ async fn read_loop(read: OwnedReadHalf, inner: std::sync::Weak<Inner>) {
             Pending::Poisoned(_) => return,
         };
         match waiter {
-            Some(tx) => {
-                let _ = tx.send(Ok(frame));
+            Some(w) => {
+                // The frame and its 4-byte size prefix.
+                inner
+                    .metrics
+                    .record_response(w.api, frame.len() + 4, w.sent.elapsed());
+                let _ = w.reply.send(Ok(frame));
             }
             // Kafka answers in order, so an id nobody waits for is out of sync with us: we can't
             // trust which answer belongs to which request any more.
@@ -660,6 +691,19 @@ mod tests {
         F: FnOnce(TcpStream) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send,
     {
+        peer_with(2_000, Arc::default(), script).await
+    }
+
+    /// [`peer`] with a request timeout and the connection's metrics.
+    async fn peer_with<F, Fut>(
+        timeout_ms: u64,
+        metrics: Arc<NetworkMetrics>,
+        script: F,
+    ) -> (Connection, tokio::task::JoinHandle<()>)
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
         let task = tokio::spawn(async move {
@@ -667,7 +711,10 @@ mod tests {
             script(s).await;
         });
         let stream = TcpStream::connect(&addr).await.expect("connect");
-        (Connection::from_stream(stream, &addr, &cfg(2_000)), task)
+        (
+            Connection::from_stream(stream, &addr, &cfg(timeout_ms), metrics),
+            task,
+        )
     }
 
     /// Reads one request frame; returns its correlation id.
@@ -716,6 +763,32 @@ mod tests {
         for r in futures_join_all(sends).await {
             assert_eq!(r.expect("answer").api_keys.len(), 1);
         }
+        peer.await.expect("peer");
+    }
+
+    #[tokio::test]
+    async fn requests_and_answers_are_measured_per_api() {
+        let metrics = Arc::new(NetworkMetrics::default());
+        let (conn, peer) = peer_with(300, Arc::clone(&metrics), |mut s| async move {
+            let first = read_request(&mut s).await.expect("request");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            s.write_all(&api_versions_v0(first)).await.expect("write");
+            // The second stays unanswered until the client gives up.
+            read_request(&mut s).await.expect("request");
+            let _ = read_request(&mut s).await;
+        })
+        .await;
+        conn.send_at(&req(), 0).await.expect("answer");
+        assert!(conn.send_at(&req(), 0).await.is_err());
+        let s = metrics.snapshot();
+        assert_eq!(s.apis.len(), 1);
+        let api = &s.apis[0];
+        assert_eq!((api.api.as_str(), api.requests), ("ApiVersions", 2));
+        // Only the answered one has a latency, and it includes the peer's 20 ms pause.
+        assert_eq!(api.latency_micros.count, 1);
+        assert!(api.latency_micros.max >= 20_000, "{:?}", api.latency_micros);
+        assert!(s.outgoing_bytes > 0 && s.incoming_bytes == api_versions_v0(0).len() as u64);
+        drop(conn);
         peer.await.expect("peer");
     }
 
@@ -809,7 +882,7 @@ mod tests {
             s.read(&mut byte).await.map(|n| n == 0).unwrap_or(true)
         });
         let stream = TcpStream::connect(&addr).await.expect("connect");
-        let conn = Connection::from_stream(stream, &addr, &cfg(200));
+        let conn = Connection::from_stream(stream, &addr, &cfg(200), Arc::default());
         let r = conn.send_at(&req(), 0).await;
         assert!(matches!(r, Err(ConnectionError::Timeout { .. })), "{r:?}");
         assert_eq!(r.unwrap_err().outcome(), Outcome::PossiblyPersisted);

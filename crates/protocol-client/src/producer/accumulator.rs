@@ -11,6 +11,7 @@
 
 use super::batch::ProducerBatch;
 use super::config::ProducerConfig;
+use crate::metrics::ProducerMetrics;
 use crate::records::{encoded_record_size, BatchBuilder, Header};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -47,6 +48,8 @@ pub(crate) struct Accumulator {
     /// Everything is ready now, linger or not.
     pub flushing: AtomicUsize,
     pub closing: AtomicBool,
+    /// Batch sizes, compression, records in flight, and `buffer.memory` use (read from `memory`).
+    pub metrics: Arc<ProducerMetrics>,
 }
 
 /// A record's fields as the caller holds them (borrowed: they are copied once, into the batch).
@@ -67,10 +70,12 @@ pub(crate) struct Appended {
 impl Accumulator {
     pub fn new(cfg: Arc<ProducerConfig>) -> Self {
         let permits = cfg.buffer_memory.min(Semaphore::MAX_PERMITS);
+        let memory = Arc::new(Semaphore::new(permits));
         Self {
             cfg,
             topics: RwLock::default(),
-            memory: Arc::new(Semaphore::new(permits)),
+            metrics: Arc::new(ProducerMetrics::new(permits, Arc::clone(&memory))),
+            memory,
             wake: Notify::new(),
             outstanding: AtomicUsize::new(0),
             idle: Notify::new(),

@@ -269,6 +269,11 @@ impl Producer {
         &self.inner.stats
     }
 
+    /// Batch sizes, compression rate, records in flight and buffer use.
+    pub fn metrics(&self) -> &Arc<crate::metrics::ProducerMetrics> {
+        &self.inner.acc.metrics
+    }
+
     /// The cluster core (metadata, brokers).
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.inner.cluster

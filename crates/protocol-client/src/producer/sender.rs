@@ -37,6 +37,7 @@ use crate::broker::Traffic;
 use crate::cluster::Cluster;
 use crate::config::backoff;
 use crate::error::{BrokerError, Error, Outcome};
+use crate::metrics::ProducerMetrics;
 use crate::net::PendingResponse;
 use crate::records::{increment_sequence, ProducerState};
 use bytes::Bytes;
@@ -89,9 +90,12 @@ impl PartState {
         }
     }
 
-    fn take_in_flight(&mut self, drain_order: u64) -> Option<ProducerBatch> {
+    fn take_in_flight(&mut self, drain_order: u64, metrics: &ProducerMetrics) -> Option<ProducerBatch> {
         let i = self.in_flight.iter().position(|b| b.drain_order == drain_order)?;
         let b = self.in_flight.remove(i);
+        if let Some(b) = &b {
+            metrics.records_in_flight(-i64::from(b.record_count));
+        }
         if self.in_flight.is_empty() {
             self.in_flight_broker = None;
         }
@@ -381,7 +385,10 @@ impl Sender {
             Err(e) => {
                 self.request_metadata_refresh();
                 for (tp, order) in c.parts {
-                    let batch = self.parts.get_mut(&tp).and_then(|ps| ps.take_in_flight(order));
+                    let batch = self
+                        .parts
+                        .get_mut(&tp)
+                        .and_then(|ps| ps.take_in_flight(order, &self.acc.metrics));
                     match batch {
                         // Nothing can make it go out (can't encode, no common version).
                         Some(batch) if e.outcome() == Outcome::Fatal => self.fail(&tp, batch, e.clone()),
@@ -394,7 +401,11 @@ impl Sender {
             Ok(r) => r,
         };
         for (tp, order) in c.parts {
-            let Some(mut batch) = self.parts.get_mut(&tp).and_then(|ps| ps.take_in_flight(order)) else {
+            let Some(mut batch) = self
+                .parts
+                .get_mut(&tp)
+                .and_then(|ps| ps.take_in_flight(order, &self.acc.metrics))
+            else {
                 continue;
             };
             let Some(resp) = &resp else {
@@ -776,6 +787,13 @@ impl Sender {
                         self.fail(&tp, batch, e);
                         continue;
                     }
+                    if let Some(f) = &batch.frozen {
+                        self.acc.metrics.record_batch(
+                            f.size_in_bytes(),
+                            f.uncompressed_size(),
+                            f.record_count(),
+                        );
+                    }
                     if self.cfg.idempotence {
                         ps.next_seq = increment_sequence(seq, batch.record_count);
                     }
@@ -797,6 +815,7 @@ impl Sender {
                 });
                 let ps = self.parts.get_mut(&tp).expect("created above");
                 ps.in_flight_broker = Some(leader);
+                self.acc.metrics.records_in_flight(i64::from(batch.record_count));
                 ps.in_flight.push_back(batch);
             }
         }

@@ -48,6 +48,10 @@ pub trait Herder: Send {
     fn reset_active_topics(&self, name: &str) -> Result<(), HerderError>;
     /// Every task's counters, for `/metrics`.
     fn task_metrics(&self) -> Vec<TaskMetrics>;
+    /// The live Kafka clients' metrics, for `/metrics` (none when the herder keeps no registry).
+    fn client_metrics(&self) -> Vec<kaflow_client::metrics::ClientSnapshot> {
+        Vec::new()
+    }
 
     /// Creates a connector in `target` state.
     async fn create_connector(

@@ -106,6 +106,8 @@ struct Shared {
     /// The leader's member id in the last assignment.
     assigned_leader: Mutex<String>,
     member: OnceLock<MemberHandle>,
+    /// Where tasks' producers and consumers register their metrics.
+    client_metrics: Arc<kaflow_client::metrics::Registry>,
 }
 
 /// A distributed worker: the [`Herder`] behind the REST API of `kaflow distributed`.
@@ -247,6 +249,7 @@ impl DistributedWorker {
             assigned_from: Mutex::default(),
             assigned_leader: Mutex::default(),
             member: OnceLock::new(),
+            client_metrics: kaflow_client::metrics::Registry::new(),
         });
         shared.read_configs().await?;
         shared.read_statuses().await?;
@@ -843,6 +846,7 @@ impl Shared {
             config: &resolved,
             parsed: &v.parsed,
             topics: &topics,
+            metrics: &self.client_metrics,
         };
         spawn_task(&cx, task, to_worker_task(id), task_props).await
     }

@@ -23,6 +23,7 @@ use kaflow_client::admin::Admin;
 use kaflow_client::cluster::Cluster;
 use kaflow_client::consumer::{ConsumerConfig, GroupConsumer};
 use kaflow_client::group::GroupConfig;
+use kaflow_client::metrics::{Registration, Registry, Source as MetricsSource};
 use kaflow_client::producer::{Producer, ProducerConfig};
 use kaflow_client::Properties;
 use std::collections::BTreeMap;
@@ -44,6 +45,9 @@ pub(crate) struct TaskHandle {
     pub(crate) producer: Option<Arc<Producer>>,
     /// The error a failed task ended with (its status trace).
     pub(crate) failure: Arc<Mutex<Option<String>>>,
+    /// Its producer's or consumer's place in the worker's client metrics, until the handle
+    /// is dropped.
+    pub(crate) _metrics: Registration,
 }
 
 impl TaskHandle {
@@ -109,6 +113,8 @@ pub(crate) struct TaskContext<'a> {
     pub(crate) parsed: &'a Parsed,
     /// The connector's active topics (KIP-558), shared by its tasks.
     pub(crate) topics: &'a Arc<ActiveTopics>,
+    /// The worker's client metrics, where the task's producer or consumer is registered.
+    pub(crate) metrics: &'a Arc<Registry>,
 }
 
 /// Builds task `id`'s clients and starts its loop.
@@ -126,12 +132,24 @@ pub(crate) async fn spawn_task(
     let conv = converters(worker, config)?;
     let (stop, stop_rx) = watch::channel(false);
     let failure: Arc<Mutex<Option<String>>> = Arc::default();
+    let labels = |client_id: &str| {
+        vec![
+            ("connector", id.connector.clone()),
+            ("task", id.task.to_string()),
+            ("client_id", client_id.to_string()),
+        ]
+    };
     let handle = match task {
         NewTask::Source(task) => {
             let overrides: BTreeMap<String, String> = prefixed(config, "producer.override.");
             let pcfg = ProducerConfig::from_properties(&client_props(worker, "producer.", &overrides))
                 .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
+            let client_id = pcfg.client.client_id.clone();
             let producer = Arc::new(Producer::with_cluster(Arc::clone(cx.cluster), pcfg).await?);
+            let registration = cx.metrics.register(
+                labels(&client_id),
+                MetricsSource::Producer(Arc::clone(producer.metrics())),
+            );
             let stats = Arc::new(SourceStats {
                 topics: Arc::clone(cx.topics),
                 ..SourceStats::default()
@@ -171,6 +189,7 @@ pub(crate) async fn spawn_task(
                 error_stats,
                 producer: Some(producer),
                 failure,
+                _metrics: registration,
             }
         }
         NewTask::Sink(task) => {
@@ -184,6 +203,7 @@ pub(crate) async fn spawn_task(
             let props = client_props(worker, "consumer.", &overrides);
             let ccfg = ConsumerConfig::from_properties(&props)
                 .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
+            let client_id = ccfg.client.client_id.clone();
             let gcfg =
                 GroupConfig::from_properties(&props).map_err(|e| StandaloneError::Invalid(e.to_string()))?;
             let topics: Vec<String> = cx.parsed.list("topics").to_vec();
@@ -214,6 +234,10 @@ pub(crate) async fn spawn_task(
                 }
                 None => None,
             };
+            let registration = cx.metrics.register(
+                labels(&client_id),
+                MetricsSource::Consumer(Arc::clone(consumer.metrics())),
+            );
             let errors = ErrorHandler::new(id.clone(), errors_cfg, dlq);
             let error_stats = Arc::clone(errors.stats());
             let stats = Arc::new(SinkStats {
@@ -241,6 +265,7 @@ pub(crate) async fn spawn_task(
                 error_stats,
                 producer: None,
                 failure,
+                _metrics: registration,
             }
         }
     };

@@ -26,6 +26,7 @@ use crate::storage::{OffsetFile, StorageError};
 use crate::worker::errors::ErrorStats;
 use crate::worker::{ActiveTopics, TaskId};
 use kaflow_client::cluster::Cluster;
+use kaflow_client::metrics::{ClientSnapshot, Registration, Registry, Source as MetricsSource};
 use kaflow_client::ClientConfig;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -137,6 +138,11 @@ pub struct StandaloneWorker {
     store: Arc<Mutex<OffsetFile>>,
     connectors: BTreeMap<String, ConnectorRun>,
     worker_id: String,
+    /// The live Kafka clients' metrics for `/metrics`: the worker's client core (shared by
+    /// every task's clients, so it carries their requests), and each task's producer or
+    /// consumer, registered by the task's handle while it lives.
+    client_metrics: Arc<Registry>,
+    _core_metrics: Registration,
 }
 
 impl std::fmt::Debug for StandaloneWorker {
@@ -168,7 +174,13 @@ impl StandaloneWorker {
         let store = Arc::new(Mutex::new(OffsetFile::open(&path)?));
         let client = ClientConfig::from_properties(&client_props(&worker, "", &BTreeMap::new()))
             .map_err(|e| StandaloneError::Invalid(e.to_string()))?;
+        let client_id = client.client_id.clone();
         let cluster = Cluster::connect(client).await?;
+        let client_metrics = Registry::new();
+        let core_metrics = client_metrics.register(
+            vec![("client_id", client_id)],
+            MetricsSource::Network(Arc::clone(cluster.metrics())),
+        );
         Ok(Self {
             worker,
             plugins,
@@ -177,6 +189,8 @@ impl StandaloneWorker {
             store,
             connectors: BTreeMap::new(),
             worker_id: "127.0.0.1:8083".into(),
+            client_metrics,
+            _core_metrics: core_metrics,
         })
     }
 
@@ -719,6 +733,12 @@ impl StandaloneWorker {
             .collect()
     }
 
+    /// The live Kafka clients' metrics (request rate and latency per API, producer batching
+    /// and buffer use, consumer lag), for `/metrics`.
+    pub fn client_metrics(&self) -> Vec<ClientSnapshot> {
+        self.client_metrics.snapshot()
+    }
+
     /// Each task's error-handling counters (Connect's `task-error-metrics`).
     pub fn task_error_stats(&self) -> BTreeMap<TaskId, Arc<ErrorStats>> {
         self.connectors
@@ -1008,6 +1028,7 @@ impl StandaloneWorker {
             config: &config,
             parsed: &v.parsed,
             topics: &run.topics,
+            metrics: &self.client_metrics,
         };
         let id = TaskId {
             connector: name.to_string(),
@@ -1077,6 +1098,9 @@ impl super::api::Herder for StandaloneWorker {
     }
     fn task_metrics(&self) -> Vec<TaskMetrics> {
         StandaloneWorker::task_metrics(self)
+    }
+    fn client_metrics(&self) -> Vec<kaflow_client::metrics::ClientSnapshot> {
+        StandaloneWorker::client_metrics(self)
     }
     async fn create_connector(
         &mut self,
