@@ -373,6 +373,42 @@ impl Admin {
         .await
     }
 
+    /// Each topic's partition count, `None` for a topic that doesn't exist. Asks Metadata
+    /// with auto-creation off, so looking never creates a topic (the cluster metadata cache's
+    /// refresh allows it, as producers do).
+    pub async fn topic_partition_counts(&self, topics: &[&str]) -> Result<BTreeMap<String, Option<i32>>> {
+        const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+        let req = kafka_protocol::messages::MetadataRequest::default()
+            .with_topics(Some(
+                topics
+                    .iter()
+                    .map(|t| {
+                        kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
+                    })
+                    .collect(),
+            ))
+            .with_allow_auto_topic_creation(false);
+        self.retrying(|| async {
+            let (broker, conn) = self.cluster.any_connection(Traffic::Admin).await?;
+            let resp = conn.send(&req).await?;
+            let mut out = BTreeMap::new();
+            for t in &resp.topics {
+                let Some(name) = t.name.as_ref().map(|n| n.0.to_string()) else {
+                    continue;
+                };
+                let count = match t.error_code {
+                    0 => Some(t.partitions.len() as i32),
+                    UNKNOWN_TOPIC_OR_PARTITION => None,
+                    c => return Err(broker_error("Metadata", broker, c, None)),
+                };
+                out.insert(name, count);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// The cluster's id, controller and live brokers, from fresh metadata.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
         self.cluster.refresh(&[]).await?;

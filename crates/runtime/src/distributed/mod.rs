@@ -25,7 +25,7 @@
 pub mod assignor;
 pub mod config_topic;
 pub mod group;
-// pub mod internal_topics;
+pub mod internal_topics;
 pub mod offsets;
 pub mod protocol;
 mod record_json;
