@@ -155,30 +155,61 @@ impl Cur<'_> {
     }
 }
 
-/// Checks a Produce v8 response (after its size): the correlation id and every partition's error.
+/// Checks a Produce v8 response (after its size): the correlation id and every partition's error
+/// (`Err(Some(code))` for a Kafka error, `Err(None)` for a malformed answer).
 fn check(body: &[u8], want: i32) -> Result<(), String> {
+    check_codes(body, want).map_err(|(code, msg)| match code {
+        Some(c) => format!("{msg}: Kafka error code {c}"),
+        None => msg,
+    })
+}
+
+fn check_codes(body: &[u8], want: i32) -> Result<(), (Option<i16>, String)> {
+    let bad = |m: String| (None, m);
     let mut c = Cur(body);
-    let corr = c.i32()?;
+    let corr = c.i32().map_err(bad)?;
     if corr != want {
-        return Err(format!("response {corr} where {want} was expected"));
+        return Err(bad(format!("response {corr} where {want} was expected")));
     }
-    for _ in 0..c.i32()? {
-        c.skip_str()?;
-        for _ in 0..c.i32()? {
-            let p = c.i32()?;
-            let err = c.i16()?;
-            c.take(24)?; // base offset, log append time, log start offset
-            for _ in 0..c.i32()? {
-                c.take(4)?;
-                c.skip_str()?;
+    for _ in 0..c.i32().map_err(bad)? {
+        c.skip_str().map_err(bad)?;
+        for _ in 0..c.i32().map_err(bad)? {
+            let p = c.i32().map_err(bad)?;
+            let err = c.i16().map_err(bad)?;
+            c.take(24).map_err(bad)?; // base offset, log append time, log start offset
+            for _ in 0..c.i32().map_err(bad)? {
+                c.take(4).map_err(bad)?;
+                c.skip_str().map_err(bad)?;
             }
-            c.skip_str()?;
+            c.skip_str().map_err(bad)?;
             if err != 0 {
-                return Err(format!("partition {p}: Kafka error code {err}"));
+                return Err((Some(err), format!("partition {p}")));
             }
         }
     }
     Ok(())
+}
+
+/// Sends one request and waits for its answer, retrying while a just-created topic's
+/// partitions are not ready yet (UNKNOWN_TOPIC_OR_PARTITION 3, NOT_LEADER_OR_FOLLOWER 6,
+/// LEADER_NOT_AVAILABLE 5), so the measured loop starts on a topic the broker can take.
+fn prime(stream: &mut TcpStream, req: &mut [u8]) -> Result<(), String> {
+    let mut body = Vec::new();
+    for attempt in 0..100i32 {
+        let corr = -1 - attempt;
+        req[8..12].copy_from_slice(&corr.to_be_bytes());
+        stream.write_all(req).map_err(|e| format!("write: {e}"))?;
+        let mut len = [0u8; 4];
+        stream.read_exact(&mut len).map_err(|e| format!("read: {e}"))?;
+        body.resize(i32::from_be_bytes(len).max(0) as usize, 0);
+        stream.read_exact(&mut body).map_err(|e| format!("read: {e}"))?;
+        match check_codes(&body, corr) {
+            Ok(()) => return Ok(()),
+            Err((Some(3 | 5 | 6), _)) => std::thread::sleep(Duration::from_millis(100)),
+            Err((code, msg)) => return Err(format!("{msg}: Kafka error code {code:?}")),
+        }
+    }
+    Err("the topic's partitions did not become writable in 10 s".into())
 }
 
 pub fn run(o: &Opts) -> Result<(), String> {
@@ -211,6 +242,9 @@ pub fn run(o: &Opts) -> Result<(), String> {
 
     let stream = TcpStream::connect(&o.bootstrap).map_err(|e| format!("connect {}: {e}", o.bootstrap))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut stream = stream;
+    // Outside the clock: its records land in the topic but are not counted.
+    prime(&mut stream, &mut reqs[0])?;
     let mut reader = BufReader::with_capacity(1 << 16, stream.try_clone().map_err(|e| e.to_string())?);
     let mut writer = stream;
     // The channel's capacity is the pipeline depth: the writer blocks while `inflight` wait.
