@@ -17,7 +17,8 @@
 #                            broker on this machine. Its latency is a request round trip.
 #   consumers  kaflow        `kaflow perf consume` (a consumer group, like Java's tool)
 #              java          Kafka 4.3.1 ConsumerPerformance (a consumer group)
-#              rdkafka       BaseConsumer, every partition assigned from the beginning (no group)
+#              rdkafka       BaseConsumer, every partition assigned from the beginning (no group),
+#                            fetch.queue.backoff.ms=10 (librdkafka's 1 s default pauses fetching)
 #              franz         kgo direct consumer of every partition from the start (no group)
 #   Consumers read one topic a producer of the same combination filled (N records).
 #
