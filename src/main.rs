@@ -1,5 +1,6 @@
 //! The `kaflow` command line. CLI only: every subcommand hands off to a library crate.
 
+mod alloc;
 mod distributed;
 mod logging;
 mod perf;
@@ -121,6 +122,7 @@ fn version_text() -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "kaflow {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(s, "Allocator: {}", alloc::NAME);
     let _ = writeln!(
         s,
         "Kafka Connect compatibility target: {}",

@@ -83,6 +83,13 @@ struct Local {
     failed: BTreeMap<String, String>,
 }
 
+/// What the config topic says should run: target states, connector configs, task configs.
+type Desired = (
+    BTreeMap<String, TargetState>,
+    BTreeMap<String, BTreeMap<String, String>>,
+    BTreeMap<DTaskId, BTreeMap<String, String>>,
+);
+
 /// State every part of the herder shares: the REST side, the group listener, the loops.
 struct Shared {
     worker: Parsed,
@@ -588,11 +595,7 @@ impl Shared {
     /// Brings what runs here in line with the assignment, the target states and the
     /// committed configs.
     async fn reconcile(&self, local: &mut Local) {
-        let (targets, configs, tasks): (
-            BTreeMap<String, TargetState>,
-            BTreeMap<String, BTreeMap<String, String>>,
-            BTreeMap<DTaskId, BTreeMap<String, String>>,
-        ) = {
+        let (targets, configs, tasks): Desired = {
             let c = self.configs.lock().unwrap_or_else(|e| e.into_inner());
             let names: Vec<String> = c.connectors().map(str::to_string).collect();
             (
