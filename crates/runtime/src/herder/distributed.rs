@@ -32,6 +32,7 @@ use crate::config::providers::ConfigProviders;
 use crate::config::{connector, worker, Parsed};
 use crate::connector::{ConnectError, ConnectorContext, Props};
 use crate::distributed::config_topic::{ConfigChange, ConfigRecord, ConfigState};
+use crate::distributed::internal_topics::InternalTopics;
 use crate::distributed::status_topic::{StatusRecord, StatusValue};
 use crate::distributed::{
     Allocation, ConnectAssignment, ConnectProtocolMode, LeaderSnapshot, TaskId as DTaskId,
@@ -42,7 +43,7 @@ use crate::storage::kafka_log::KafkaLog;
 use crate::storage::offset_topic::OffsetTopic;
 use crate::worker::{ActiveTopics, OffsetStore, TaskId};
 use bytes::Bytes;
-use kaflow_client::admin::{Admin, NewTopic};
+use kaflow_client::admin::Admin;
 use kaflow_client::cluster::Cluster;
 use kaflow_client::consumer::ConsumerConfig;
 use kaflow_client::group::{GroupConfig, MemberHandle, Membership};
@@ -145,48 +146,6 @@ fn to_worker_task(id: &DTaskId) -> TaskId {
     }
 }
 
-/// Creates the internal topics if missing, compacted, with the worker's partition counts and
-/// replication factors.
-async fn ensure_internal_topics(cluster: &Arc<Cluster>, w: &Parsed) -> Result<(), HerderError> {
-    let admin = Admin::new(Arc::clone(cluster));
-    let existing: BTreeSet<String> = admin.list_topics().await?.into_iter().collect();
-    let mut wanted = Vec::new();
-    for (topic, partitions, rf) in [
-        (
-            "config.storage.topic",
-            Some(1),
-            "config.storage.replication.factor",
-        ),
-        (
-            "offset.storage.topic",
-            w.long("offset.storage.partitions"),
-            "offset.storage.replication.factor",
-        ),
-        (
-            "status.storage.topic",
-            w.long("status.storage.partitions"),
-            "status.storage.replication.factor",
-        ),
-    ] {
-        let name = w.string(topic).unwrap_or_default();
-        if existing.contains(name) {
-            continue;
-        }
-        let mut t = NewTopic::new(name, partitions.unwrap_or(-1) as i32).config("cleanup.policy", "compact");
-        t = t.replication_factor(w.long(rf).unwrap_or(-1) as i16);
-        wanted.push(t);
-    }
-    for (topic, result) in admin.create_topics(&wanted).await? {
-        // Another worker may have created it first.
-        if let Err(e) = result {
-            if e.code() != Some(36) {
-                return Err(invalid(format!("cannot create internal topic {topic}: {e}")));
-            }
-        }
-    }
-    Ok(())
-}
-
 impl DistributedWorker {
     /// Validates the worker properties, connects to Kafka, creates the internal topics if
     /// missing and reads them. The worker joins its group at [`Self::join`], once its REST
@@ -203,7 +162,17 @@ impl DistributedWorker {
         let base = client_props(&w, "", &BTreeMap::new());
         let client = ClientConfig::from_properties(&base).map_err(invalid)?;
         let cluster = Cluster::connect(client).await?;
-        ensure_internal_topics(&cluster, &w).await?;
+        // Created if missing (compacted, Connect's defaults); refused with what to fix when an
+        // existing one has the wrong partition count or cleanup policy.
+        let mut raw = kaflow_client::Properties::new();
+        for (k, v) in &props {
+            raw.set(k, v);
+        }
+        let topics = InternalTopics::from_properties(&raw).map_err(invalid)?;
+        topics
+            .ensure(&Admin::new(Arc::clone(&cluster)))
+            .await
+            .map_err(invalid)?;
         let consumer = ConsumerConfig::from_properties(&client_props(&w, "consumer.", &BTreeMap::new()))
             .map_err(invalid)?;
         let producer = ProducerConfig::from_properties(&client_props(&w, "producer.", &BTreeMap::new()))
